@@ -1,1 +1,123 @@
+//! FILLSTACK, a realtime status hub.
+//!
+//! ```text
+//!  client ──ws──► http ──► session ──(actix msg)──► resource ──► store (group commit, flush)
+//!                            ▲                          │
+//!                            └──── outbox ◄─────────────┘ fan-out: encoded once, same bytes
+//! ```
+//!
+//! Modules in flow order: `config` (what to run), `http` (the port), `session` (one
+//! actor per socket), `hub` (registry handle), `resource` (one actor per resource),
+//! `outbox` (per-session bounded queue), `store` (durability). `auth` and `error`
+//! are used throughout.
 
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod outbox;
+pub mod resource;
+pub mod session;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use actix::{Arbiter, ArbiterHandle};
+use actix_web::dev::ServerHandle;
+use fillstack_protocol::CloseCode;
+
+pub use config::Config;
+
+use crate::http::AppState;
+use crate::hub::Hub;
+use crate::store::{Store, StoreError};
+
+/// Why the hub could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store could not be opened or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A hub that is serving; `shutdown` stops it the graceful way.
+pub struct RunningHub {
+    /// The address actually bound (the real port when 0 was asked).
+    pub addr: SocketAddr,
+    hub: Hub,
+    server: ServerHandle,
+    served: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+    draining: Arc<AtomicBool>,
+    arbiters: Vec<Arbiter>,
+}
+
+/// Opens the store, loads every resource, binds and starts serving. Must run
+/// inside an actix system.
+pub async fn start(config: Config) -> Result<RunningHub, StartError> {
+    let store = Store::open(&config.data, config.cache_bytes, config.history)?;
+    let arbiters: Vec<Arbiter> = (0..config.resource_threads.max(1))
+        .map(|_| Arbiter::new())
+        .collect();
+    let handles: Vec<ArbiterHandle> = arbiters.iter().map(Arbiter::handle).collect();
+    let hub = Hub::open(store, handles)?;
+    let draining = Arc::new(AtomicBool::new(false));
+    let state = AppState {
+        hub: hub.clone(),
+        sessions: config.session.clone(),
+        draining: draining.clone(),
+    };
+    let (server, addr, handle) =
+        http::bind(state, config.listen, config.workers.max(1)).map_err(|source| {
+            StartError::Bind {
+                addr: config.listen,
+                source,
+            }
+        })?;
+    let served = actix_web::rt::spawn(server);
+    Ok(RunningHub {
+        addr,
+        hub,
+        server: handle,
+        served,
+        draining,
+        arbiters,
+    })
+}
+
+impl RunningHub {
+    /// Graceful stop: `/readyz` turns 503, every session is closed 1001, the server
+    /// stops, the store is flushed.
+    pub async fn shutdown(self) -> Result<(), StoreError> {
+        self.draining.store(true, Ordering::Release);
+        self.hub
+            .close_all_sessions(CloseCode::GoingAway, "hub shutting down");
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while self.hub.session_count() > 0 && Instant::now() < deadline {
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.server.stop(true).await;
+        let _ = self.served.await;
+        let flushed = self.hub.store().flush();
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+        flushed
+    }
+
+    /// The hub's registries (for in-process tests and status).
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+}

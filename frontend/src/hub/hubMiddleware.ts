@@ -1,0 +1,312 @@
+/**
+ * The only place that turns intents into frames and frames into events. It owns the one
+ * socket (through `connection.ts`): says `hello` with the session's token, re-sends every
+ * subscription with `since` after each `welcome` (resume, not reload), answers requests by id,
+ * keeps the link alive with `ping`s, and reconnects with backoff unless the hub asked for a
+ * token (4001, 4002). Reducers stay pure; components never see the socket.
+ */
+import type { Middleware } from "@reduxjs/toolkit";
+import { CloseCode, type ClientFrame, type RequestId, type ServerFrame } from "@protocol/frames";
+import type { RootState } from "../app/store";
+import {
+  signedOut,
+  signInRequired,
+  signInSkipped,
+  tokenSubmitted,
+} from "../features/auth/authSlice";
+import {
+  publishAcknowledged,
+  publishRejected,
+  publishRequested,
+  type Change,
+} from "../features/publish/publishSlice";
+import {
+  deltaReceived,
+  removed,
+  selectAllResources,
+  snapshotReceived,
+} from "../features/resources/resourcesSlice";
+import {
+  backoffDelay,
+  hubSocketUrl,
+  openWebSocket,
+  sinceFor,
+  type HubSocket,
+  type OpenSocket,
+} from "./connection";
+import {
+  clockMeasured,
+  connectRequested,
+  connecting,
+  connectionLost,
+  errorReceived,
+  reconnectRequested,
+  reconnectScheduled,
+  subscriptionConfirmed,
+  subscriptionRequested,
+  unsubscriptionRequested,
+  welcomed,
+} from "./hubSlice";
+
+/** Sent in `hello` so the hub's logs can tell dashboards from agents. */
+export const CLIENT_NAME = "fillstack-spa/0.1";
+
+/** Everything the middleware takes from outside, so tests can replace it. */
+export interface HubMiddlewareOptions {
+  openSocket?: OpenSocket;
+  socketUrl?: () => string;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** What a request id in flight was for; the answer with the same id settles it. */
+type Pending =
+  | { kind: "hello" }
+  | { kind: "sub"; pattern: string }
+  | { kind: "unsub" }
+  | { kind: "pub"; ticket: string }
+  | { kind: "ping"; sentAt: number };
+
+export function createHubMiddleware(options: HubMiddlewareOptions = {}): Middleware<object, RootState> {
+  const openSocket = options.openSocket ?? openWebSocket;
+  const socketUrl = options.socketUrl ?? (() => hubSocketUrl(window.location));
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+
+  return ({ dispatch, getState }) => {
+    let socket: HubSocket | null = null;
+    /** Bumped whenever a socket is replaced, so a late callback of an old one is ignored. */
+    let generation = 0;
+    let nextRequestId: RequestId = 1;
+    /** Requests of the current socket awaiting an answer; cleared with the socket. */
+    const pending = new Map<RequestId, Pending>();
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+    let lastHeardAt = 0;
+
+    const send = (frame: ClientFrame) => socket?.send(frame);
+    const request = (purpose: Pending): RequestId => {
+      const id = nextRequestId++;
+      pending.set(id, purpose);
+      return id;
+    };
+    const settle = (id: RequestId | undefined): Pending | undefined => {
+      if (id === undefined) return undefined;
+      const purpose = pending.get(id);
+      pending.delete(id);
+      return purpose;
+    };
+    const isLive = () => socket !== null && getState().hub.link === "live";
+
+    function connect() {
+      clearTimeout(retryTimer);
+      detach("reconnecting");
+      const current = ++generation;
+      dispatch(connecting());
+      socket = openSocket(socketUrl(), {
+        opened() {
+          if (current === generation) sayHello();
+        },
+        frameReceived(frame) {
+          if (current !== generation) return;
+          lastHeardAt = now();
+          onFrame(frame);
+        },
+        frameRejected(reason) {
+          console.warn(`fillstack: ignored a frame from the hub: ${reason}`);
+        },
+        closed(code, reason) {
+          if (current === generation) onLost(code, reason);
+        },
+      });
+    }
+
+    /** Closes the current socket, if any, without reporting it as lost. */
+    function detach(reason: string) {
+      clearInterval(heartbeatTimer);
+      generation += 1;
+      failPendingPublishes();
+      socket?.close(CloseCode.Normal, reason);
+      socket = null;
+    }
+
+    function failPendingPublishes() {
+      for (const purpose of pending.values()) {
+        if (purpose.kind !== "pub") continue;
+        dispatch(
+          publishRejected({
+            ticket: purpose.ticket,
+            code: "unavailable",
+            message: "the connection dropped before the hub acknowledged; check the resource",
+          }),
+        );
+      }
+      pending.clear();
+    }
+
+    function onLost(code: number, reason: string) {
+      clearInterval(heartbeatTimer);
+      failPendingPublishes();
+      socket = null;
+      dispatch(connectionLost({ code, reason }));
+      if (code === CloseCode.Unauthorized || code === CloseCode.TokenExpired) {
+        requireSignIn(
+          code === CloseCode.TokenExpired ? "expired" : "unauthorized",
+          reason || "the hub refused the session's token",
+        );
+      } else if (getState().hub.link !== "signedOut") {
+        scheduleRetry();
+      }
+    }
+
+    function requireSignIn(reason: "unauthorized" | "expired", message: string) {
+      // The hub says why twice (error frame, then close 4001): keep its first words.
+      if (getState().hub.link === "signedOut") return;
+      clearTimeout(retryTimer);
+      dispatch(signInRequired({ reason, message }));
+    }
+
+    function scheduleRetry() {
+      const delay = backoffDelay(getState().hub.attempt, random);
+      dispatch(reconnectScheduled({ retryAt: now() + delay }));
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(connect, delay);
+    }
+
+    function sayHello() {
+      const { token } = getState().auth;
+      const id = request({ kind: "hello" });
+      send({ t: "hello", id, client: CLIENT_NAME, ...(token === null ? {} : { token }) });
+    }
+
+    function subscribe(pattern: string) {
+      const { session } = getState().hub;
+      if (session === null) return;
+      const since = sinceFor(pattern, selectAllResources(getState()), session.maxFrameBytes);
+      const id = request({ kind: "sub", pattern });
+      send({ t: "sub", id, pattern, ...(Object.keys(since).length > 0 ? { since } : {}) });
+    }
+
+    function publish(ticket: string, change: Change) {
+      if (!isLive()) {
+        dispatch(
+          publishRejected({
+            ticket,
+            code: "unavailable",
+            message: "not connected to the hub; publish again once the dashboard is live",
+          }),
+        );
+        return;
+      }
+      send({ t: "pub", id: request({ kind: "pub", ticket }), ...change });
+    }
+
+    function ping() {
+      send({ t: "ping", id: request({ kind: "ping", sentAt: now() }) });
+    }
+
+    /** A socket the hub stopped answering (no frame for two heartbeats) is treated as lost. */
+    function startHeartbeat(heartbeatMs: number) {
+      clearInterval(heartbeatTimer);
+      heartbeatTimer = setInterval(() => {
+        if (now() - lastHeardAt > 2 * heartbeatMs) {
+          detach("no frame from the hub for two heartbeats");
+          onLost(1006, "no frame from the hub for two heartbeats");
+        } else {
+          ping();
+        }
+      }, heartbeatMs);
+    }
+
+    function onFrame(frame: ServerFrame) {
+      switch (frame.t) {
+        case "snapshot":
+          dispatch(snapshotReceived(frame));
+          return;
+        case "delta":
+          dispatch(deltaReceived(frame));
+          return;
+        case "removed":
+          dispatch(removed(frame));
+          return;
+        case "welcome":
+          settle(frame.id);
+          dispatch(welcomed(frame));
+          for (const pattern of Object.keys(getState().hub.subscriptions)) subscribe(pattern);
+          ping();
+          startHeartbeat(frame.heartbeat_ms);
+          return;
+        case "ok": {
+          const purpose = settle(frame.id);
+          if (purpose?.kind === "sub") {
+            dispatch(subscriptionConfirmed({ pattern: purpose.pattern, count: frame.count ?? 0 }));
+          }
+          return;
+        }
+        case "ack": {
+          const purpose = settle(frame.id);
+          if (purpose?.kind === "pub") {
+            dispatch(publishAcknowledged({ ticket: purpose.ticket, seq: frame.seq }));
+          }
+          return;
+        }
+        case "pong": {
+          const purpose = settle(frame.id);
+          if (purpose?.kind === "ping") {
+            dispatch(clockMeasured({ offsetMs: frame.time - (purpose.sentAt + now()) / 2 }));
+          }
+          return;
+        }
+        case "error":
+          onError(frame);
+          return;
+        case "history":
+          // The SPA reads history over REST; a socket answer can only be a stray one.
+          settle(frame.id);
+          return;
+      }
+    }
+
+    function onError(frame: Extract<ServerFrame, { t: "error" }>) {
+      const purpose = settle(frame.id);
+      if (purpose?.kind === "hello" && frame.code === "unauthorized") {
+        requireSignIn("unauthorized", frame.message);
+      } else if (purpose?.kind === "pub") {
+        dispatch(
+          publishRejected({ ticket: purpose.ticket, code: frame.code, message: frame.message }),
+        );
+      } else {
+        dispatch(errorReceived({ code: frame.code, message: frame.message }));
+      }
+    }
+
+    if (typeof window !== "undefined") {
+      // Back from offline: skip the rest of the backoff.
+      window.addEventListener("online", () => {
+        if (getState().hub.link === "waiting") connect();
+      });
+    }
+
+    return (next) => (action) => {
+      const isNewSubscription =
+        subscriptionRequested.match(action) &&
+        getState().hub.subscriptions[action.payload.pattern] === undefined;
+      const result = next(action);
+      if (connectRequested.match(action) || reconnectRequested.match(action)) {
+        connect();
+      } else if (tokenSubmitted.match(action) || signInSkipped.match(action)) {
+        connect();
+      } else if (signedOut.match(action)) {
+        clearTimeout(retryTimer);
+        detach("signed out");
+      } else if (subscriptionRequested.match(action)) {
+        if (isNewSubscription && isLive()) subscribe(action.payload.pattern);
+      } else if (unsubscriptionRequested.match(action) && isLive()) {
+        send({ t: "unsub", id: request({ kind: "unsub" }), pattern: action.payload.pattern });
+      } else if (publishRequested.match(action)) {
+        publish(action.payload.ticket, action.payload.change);
+      }
+      return result;
+    };
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * The connection to the hub as the UI sees it: the link's phase, the session the hub granted
+ * (roles, limits), the subscriptions asked for, and when the next reconnect attempt is due.
+ * Intents (`connectRequested`, `subscriptionRequested`, ...) are handled by `hubMiddleware.ts`;
+ * everything else here is an event the middleware reports.
+ */
+import { createSlice, isAnyOf, type PayloadAction } from "@reduxjs/toolkit";
+import { isRole, type ErrorCode, type Role, type WelcomeFrame } from "@protocol/frames";
+import { signInRequired, signedOut } from "../features/auth/authSlice";
+
+/**
+ * - `idle`: never asked to connect.
+ * - `connecting`: socket opening, or open and waiting for `welcome`.
+ * - `live`: welcomed; subscriptions flow.
+ * - `waiting`: lost; a reconnect is scheduled at `retryAt`.
+ * - `signedOut`: the hub wants a (new) token; nothing happens until one is given.
+ */
+export type Link = "idle" | "connecting" | "live" | "waiting" | "signedOut";
+
+/** What the hub granted in `welcome`. */
+export interface Session {
+  session: string;
+  server: string;
+  heartbeatMs: number;
+  maxFrameBytes: number;
+  roles: Role[];
+}
+
+export interface Subscription {
+  pattern: string;
+  /** `pending` until the hub answers `ok` on the current socket. */
+  state: "pending" | "active";
+  /** How many resources matched when the hub took the subscription. */
+  count: number | null;
+}
+
+export interface HubState {
+  link: Link;
+  /** Consecutive failed attempts; 0 once welcomed. */
+  attempt: number;
+  /** Unix ms of the next reconnect attempt while `waiting`. */
+  retryAt: number | null;
+  lastClose: { code: number; reason: string } | null;
+  session: Session | null;
+  subscriptions: Record<string, Subscription>;
+  /** Hub clock minus browser clock, measured with `ping`/`pong`. */
+  clockOffsetMs: number;
+  /** The last `error` frame that answered no request of ours. */
+  lastError: { code: ErrorCode; message: string } | null;
+}
+
+const initialState: HubState = {
+  link: "idle",
+  attempt: 0,
+  retryAt: null,
+  lastClose: null,
+  session: null,
+  subscriptions: {},
+  clockOffsetMs: 0,
+  lastError: null,
+};
+
+export const hubSlice = createSlice({
+  name: "hub",
+  initialState,
+  reducers: {
+    // ---- intents, handled by the middleware
+    connectRequested() {},
+    reconnectRequested() {},
+    subscriptionRequested(state, { payload }: PayloadAction<{ pattern: string }>) {
+      state.subscriptions[payload.pattern] ??= {
+        pattern: payload.pattern,
+        state: "pending",
+        count: null,
+      };
+    },
+    unsubscriptionRequested(state, { payload }: PayloadAction<{ pattern: string }>) {
+      // Forget it at once: the hub's `ok` confirms nothing the UI needs to wait for.
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- keyed by pattern
+      delete state.subscriptions[payload.pattern];
+    },
+
+    // ---- events
+    connecting(state) {
+      state.link = "connecting";
+      state.retryAt = null;
+    },
+    welcomed(state, { payload }: PayloadAction<WelcomeFrame>) {
+      state.link = "live";
+      state.attempt = 0;
+      state.lastError = null;
+      state.session = {
+        session: payload.session,
+        server: payload.server,
+        heartbeatMs: payload.heartbeat_ms,
+        maxFrameBytes: payload.max_frame_bytes,
+        roles: payload.roles.filter(isRole),
+      };
+    },
+    subscriptionConfirmed(state, { payload }: PayloadAction<{ pattern: string; count: number }>) {
+      const subscription = state.subscriptions[payload.pattern];
+      if (subscription === undefined) return;
+      subscription.state = "active";
+      subscription.count = payload.count;
+    },
+    connectionLost(state, { payload }: PayloadAction<{ code: number; reason: string }>) {
+      state.lastClose = payload;
+      state.session = null;
+      if (state.link !== "signedOut") state.link = "waiting";
+      for (const subscription of Object.values(state.subscriptions)) {
+        subscription.state = "pending";
+      }
+    },
+    reconnectScheduled(state, { payload }: PayloadAction<{ retryAt: number }>) {
+      state.link = "waiting";
+      state.attempt += 1;
+      state.retryAt = payload.retryAt;
+    },
+    clockMeasured(state, { payload }: PayloadAction<{ offsetMs: number }>) {
+      state.clockOffsetMs = payload.offsetMs;
+    },
+    errorReceived(state, { payload }: PayloadAction<{ code: ErrorCode; message: string }>) {
+      state.lastError = payload;
+    },
+  },
+  extraReducers: (builder) => {
+    builder.addMatcher(isAnyOf(signInRequired, signedOut), (state) => {
+      state.link = "signedOut";
+      state.retryAt = null;
+      state.session = null;
+    });
+  },
+  selectors: {
+    selectLink: (hub) => hub.link,
+    selectSession: (hub) => hub.session,
+    selectRetryAt: (hub) => hub.retryAt,
+    selectAttempt: (hub) => hub.attempt,
+    selectLastClose: (hub) => hub.lastClose,
+    selectSubscriptions: (hub) => hub.subscriptions,
+    selectClockOffsetMs: (hub) => hub.clockOffsetMs,
+    selectLastHubError: (hub) => hub.lastError,
+    selectRoles: (hub): readonly Role[] => hub.session?.roles ?? noRoles,
+    /** Publishers and admins may publish. */
+    selectCanPublish: (hub) =>
+      hub.session?.roles.some((role) => role === "publisher" || role === "admin") ?? false,
+    selectIsAdmin: (hub) => hub.session?.roles.includes("admin") ?? false,
+  },
+});
+
+const noRoles: readonly Role[] = [];
+
+export const {
+  connectRequested,
+  reconnectRequested,
+  subscriptionRequested,
+  unsubscriptionRequested,
+  connecting,
+  welcomed,
+  subscriptionConfirmed,
+  connectionLost,
+  reconnectScheduled,
+  clockMeasured,
+  errorReceived,
+} = hubSlice.actions;
+
+export const {
+  selectLink,
+  selectSession,
+  selectRetryAt,
+  selectAttempt,
+  selectLastClose,
+  selectSubscriptions,
+  selectClockOffsetMs,
+  selectLastHubError,
+  selectRoles,
+  selectCanPublish,
+  selectIsAdmin,
+} = hubSlice.selectors;

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+/** End-to-end specs: a real hub, a real Chromium, one scenario after another. */
+export default defineConfig({
+  test: {
+    environment: "node",
+    include: ["e2e/**/*.e2e.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    fileParallelism: false,
+    sequence: { concurrent: false },
+  },
+});

@@ -1,0 +1,245 @@
+//! Config: everything the hub needs to run, with working defaults, parsed once.
+//!
+//! Sources, strongest first: command-line flags, their environment variables, the
+//! TOML file given by `--config`, and the defaults below. Every problem is a
+//! `ConfigError` naming the option and what is wrong; `main` exits 2 with it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::session::SessionSettings;
+
+/// A configuration problem, naming the option.
+#[derive(Debug, thiserror::Error)]
+#[error("{option}: {problem}")]
+pub struct ConfigError {
+    /// The flag or key at fault, as in `--listen`.
+    pub option: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(option: &str, problem: impl Into<String>) -> Self {
+        Self {
+            option: option.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The hub's whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The embedded store's directory.
+    pub data: PathBuf,
+    /// Log entries kept per resource for `history` and resume.
+    pub history: u64,
+    /// The store's cache, bytes.
+    pub cache_bytes: u64,
+    /// Allow a non-loopback bind with no auth.
+    pub insecure_no_auth: bool,
+    /// HTTP worker threads (sessions live on them).
+    pub workers: usize,
+    /// Arbiters (threads) that resource actors are spread over.
+    pub resource_threads: usize,
+    /// Session limits and timers.
+    pub session: SessionSettings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::from("./data"),
+            history: 1000,
+            cache_bytes: 64 * 1024 * 1024,
+            insecure_no_auth: false,
+            workers: cores,
+            resource_threads: cores,
+            session: SessionSettings::default(),
+        }
+    }
+}
+
+/// Options as given on the command line or in the environment (all optional).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data: Option<PathBuf>,
+    pub history: Option<u64>,
+    pub cache_mb: Option<u64>,
+    pub heartbeat: Option<String>,
+    pub insecure_no_auth: bool,
+}
+
+/// The `--config` TOML file; keys are the flags' names with `_` for `-`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data: Option<PathBuf>,
+    history: Option<u64>,
+    cache_mb: Option<u64>,
+    heartbeat: Option<String>,
+    insecure_no_auth: Option<bool>,
+}
+
+impl Config {
+    /// Builds the configuration from flags/env over the file over the defaults.
+    pub fn load(overrides: Overrides) -> Result<Self, ConfigError> {
+        let file = match &overrides.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let mut config = Self::default();
+        if let Some(listen) = overrides.listen.or(file.listen) {
+            config.listen = listen.parse().map_err(|_| {
+                ConfigError::new(
+                    "--listen",
+                    format!("`{listen}` is not an address such as 127.0.0.1:8080"),
+                )
+            })?;
+        }
+        if let Some(data) = overrides.data.or(file.data) {
+            config.data = data;
+        }
+        if let Some(history) = overrides.history.or(file.history) {
+            if !(1..=100_000).contains(&history) {
+                return Err(ConfigError::new(
+                    "--history",
+                    format!("{history} is out of range 1..=100000"),
+                ));
+            }
+            config.history = history;
+        }
+        if let Some(mb) = overrides.cache_mb.or(file.cache_mb) {
+            config.cache_bytes = mb.max(1) * 1024 * 1024;
+        }
+        if let Some(heartbeat) = overrides.heartbeat.or(file.heartbeat) {
+            config.session.heartbeat = duration("--heartbeat", &heartbeat)?;
+        }
+        config.insecure_no_auth =
+            overrides.insecure_no_auth || file.insecure_no_auth.unwrap_or(false);
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if !self.listen.ip().is_loopback() && !self.insecure_no_auth {
+            return Err(ConfigError::new(
+                "--listen",
+                format!(
+                    "{} is not a loopback address and no auth is configured; \
+                     configure auth or pass --insecure-no-auth to serve everyone as admin",
+                    self.listen
+                ),
+            ));
+        }
+        if self.session.heartbeat < Duration::from_millis(100) {
+            return Err(ConfigError::new("--heartbeat", "must be at least 100ms"));
+        }
+        Ok(())
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new("--config", format!("cannot read {}: {e}", path.display()))
+    })?;
+    toml::from_str(&text)
+        .map_err(|e| ConfigError::new("--config", format!("{}: {}", path.display(), e.message())))
+}
+
+/// Parses `"500ms"`, `"10s"`, `"5m"`.
+pub fn duration(option: &str, text: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(text).map_err(|e| {
+        ConfigError::new(
+            option,
+            format!("`{text}` is not a duration such as 500ms, 10s or 5m: {e}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_loopback_8080_and_data() {
+        let config = Config::load(Overrides::default()).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data, PathBuf::from("./data"));
+        assert_eq!(config.history, 1000);
+    }
+
+    #[test]
+    fn a_non_loopback_listen_without_auth_names_the_flag_that_allows_it() {
+        let overrides = Overrides {
+            listen: Some("0.0.0.0:8080".into()),
+            ..Overrides::default()
+        };
+        let error = Config::load(overrides.clone()).unwrap_err().to_string();
+        assert!(
+            error.starts_with("--listen: 0.0.0.0:8080 is not a loopback address"),
+            "{error}"
+        );
+        assert!(error.contains("--insecure-no-auth"), "{error}");
+        assert!(
+            Config::load(Overrides {
+                insecure_no_auth: true,
+                ..overrides
+            })
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_bad_values_name_their_option() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nhistory = 50\nheartbeat = \"2s\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Overrides {
+            config: Some(path.clone()),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert_eq!((config.listen.port(), config.history), (9000, 50));
+        assert_eq!(config.session.heartbeat, Duration::from_secs(2));
+        let flag = Overrides {
+            config: Some(path.clone()),
+            listen: Some("127.0.0.1:9001".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(Config::load(flag).unwrap().listen.port(), 9001);
+        let bad = Overrides {
+            listen: Some("localhost".into()),
+            ..Overrides::default()
+        };
+        assert!(
+            Config::load(bad)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--listen: `localhost`")
+        );
+        std::fs::write(&path, "listne = \"x\"\n").unwrap();
+        let error = Config::load(Overrides {
+            config: Some(path),
+            ..Overrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("unknown field `listne`"), "{error}");
+    }
+}

@@ -1,0 +1,76 @@
+//! HTTP: the one port that serves the WebSocket upgrade, health checks and (later)
+//! the REST facade and the SPA. Handlers here only translate; the work happens in
+//! sessions, the hub and resource actors.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+mod ws;
+
+use crate::hub::Hub;
+use crate::session::SessionSettings;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The hub's registries.
+    pub hub: Hub,
+    /// Settings for new sessions.
+    pub sessions: SessionSettings,
+    /// Set at shutdown: `/readyz` answers 503 and upgrades are refused.
+    pub draining: Arc<AtomicBool>,
+}
+
+/// Binds `listen` and builds the server (not yet running); returns the bound address.
+pub fn bind(
+    state: AppState,
+    listen: SocketAddr,
+    workers: usize,
+) -> std::io::Result<(Server, SocketAddr, ServerHandle)> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/ws", web::get().to(ws::upgrade))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+    })
+    .workers(workers)
+    .disable_signals()
+    .shutdown_timeout(5)
+    .client_request_timeout(Duration::from_secs(5))
+    .bind(listen)?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("bound to no address"))?;
+    let server = server.run();
+    let handle = server.handle();
+    Ok((server, addr, handle))
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.draining.load(Ordering::Acquire) {
+        HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("draining\n")
+    } else if !state.hub.store().is_healthy() {
+        HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("store failing\n")
+    } else {
+        HttpResponse::Ok()
+            .content_type("text/plain")
+            .body("ready\n")
+    }
+}

@@ -1,0 +1,42 @@
+//! `GET /ws`: subprotocol choice, size limits, and the start of a `SessionActor`.
+
+use std::sync::atomic::Ordering;
+
+use actix::{Actor, AsyncContext};
+use actix_web::{HttpRequest, HttpResponse, web};
+use fillstack_protocol::{Codec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
+
+use super::AppState;
+use crate::session::SessionActor;
+
+/// Upgrades to a WebSocket speaking the first of our subprotocols the client
+/// offers (MessagePack when it offers none of them).
+pub async fn upgrade(
+    request: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    if state.draining.load(Ordering::Acquire) {
+        return Ok(HttpResponse::ServiceUnavailable().body("the hub is shutting down\n"));
+    }
+    let (response, socket, stream) =
+        actix_ws::handle_with_protocols(&request, body, &[SUBPROTOCOL_MSGPACK, SUBPROTOCOL_JSON])?;
+    let codec = response
+        .headers()
+        .get(actix_web::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|value| value.to_str().ok())
+        .and_then(Codec::from_subprotocol)
+        .unwrap_or(Codec::MsgPack);
+    let limit = state.sessions.max_frame_bytes;
+    // One message is bounded however it is fragmented: frame and reassembly limits match.
+    let stream = stream
+        .max_frame_size(limit)
+        .aggregate_continuations()
+        .max_continuation_size(limit);
+    let session = SessionActor::new(state.hub.clone(), socket, codec, state.sessions.clone());
+    SessionActor::create(move |ctx| {
+        ctx.add_stream(stream);
+        session
+    });
+    Ok(response)
+}

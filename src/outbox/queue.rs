@@ -1,0 +1,303 @@
+//! The pure queue behind an outbox: bounded in bytes, conflating per resource.
+
+use std::collections::{HashSet, VecDeque};
+
+use bytes::Bytes;
+use fillstack_protocol::{CloseCode, ResourceId, Seq};
+
+/// What a reset placeholder counts for, in bytes, so that resets are bounded too.
+const RESET_COST: usize = 64;
+
+/// One item waiting for the socket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outbound {
+    /// A change of a resource the session watches; may be conflated.
+    Delta {
+        resource: ResourceId,
+        seq: Seq,
+        frame: Bytes,
+    },
+    /// Stands for deltas dropped by conflation: the writer asks the resource for a
+    /// fresh snapshot with `reset: true`.
+    Reset { resource: ResourceId },
+    /// That fresh snapshot; from here on the resource's deltas queue again.
+    ResetDone { resource: ResourceId, frame: Bytes },
+    /// An answer to the session's own request; never dropped.
+    Reply { frame: Bytes },
+    /// Close the socket with this code; nothing follows it.
+    Close { code: CloseCode, reason: String },
+}
+
+impl Outbound {
+    fn cost(&self) -> usize {
+        match self {
+            Self::Delta { frame, .. } | Self::ResetDone { frame, .. } | Self::Reply { frame } => {
+                frame.len()
+            }
+            Self::Reset { .. } | Self::Close { .. } => RESET_COST,
+        }
+    }
+}
+
+/// What became of a pushed item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Queued as it was.
+    Queued,
+    /// A delta was folded into its resource's pending reset.
+    Conflated,
+    /// The queue passed its hard limit: the session must close 4009.
+    Overflow,
+    /// The session is closing; the item was dropped.
+    Closed,
+}
+
+/// Frames waiting for one session's socket, bounded in bytes.
+///
+/// Past `soft_limit`, a new delta drops that resource's queued deltas and leaves a
+/// single `Reset` in their place; deltas of a resource being reset are absorbed until
+/// its `ResetDone` arrives, so the client never sees a delta older than the snapshot
+/// that replaces it, nor a gap. Past `hard_limit` a push returns `Overflow`.
+#[derive(Debug)]
+pub struct OutboundQueue {
+    items: VecDeque<Outbound>,
+    /// Resources whose deltas are absorbed until their `ResetDone` is pushed.
+    resetting: HashSet<ResourceId>,
+    queued_bytes: usize,
+    soft_limit: usize,
+    hard_limit: usize,
+    closing: bool,
+}
+
+impl OutboundQueue {
+    /// An empty queue with these bounds (bytes).
+    pub fn new(soft_limit: usize, hard_limit: usize) -> Self {
+        Self {
+            items: VecDeque::new(),
+            resetting: HashSet::new(),
+            queued_bytes: 0,
+            soft_limit,
+            hard_limit,
+            closing: false,
+        }
+    }
+
+    /// Queues `item`, conflating when over the soft limit.
+    pub fn push(&mut self, item: Outbound) -> Pushed {
+        if self.closing {
+            return Pushed::Closed;
+        }
+        let outcome = match item {
+            Outbound::Delta { resource, .. } if self.resetting.contains(&resource) => {
+                Pushed::Conflated
+            }
+            Outbound::Delta { resource, .. }
+                if self.queued_bytes + RESET_COST > self.soft_limit =>
+            {
+                self.conflate(resource);
+                Pushed::Conflated
+            }
+            item => {
+                if let Outbound::ResetDone { resource, .. } = &item {
+                    self.resetting.remove(resource);
+                }
+                self.enqueue(item);
+                Pushed::Queued
+            }
+        };
+        if self.queued_bytes > self.hard_limit {
+            Pushed::Overflow
+        } else {
+            outcome
+        }
+    }
+
+    fn enqueue(&mut self, item: Outbound) {
+        self.queued_bytes += item.cost();
+        self.items.push_back(item);
+    }
+
+    /// Replaces every queued delta of `resource` with one `Reset`.
+    fn conflate(&mut self, resource: ResourceId) {
+        let mut freed = 0;
+        self.items.retain(|item| match item {
+            Outbound::Delta {
+                resource: queued,
+                frame,
+                ..
+            } if *queued == resource => {
+                freed += frame.len();
+                false
+            }
+            _ => true,
+        });
+        self.queued_bytes -= freed;
+        self.resetting.insert(resource.clone());
+        self.enqueue(Outbound::Reset { resource });
+    }
+
+    /// Ends the queue with a close. Unless `after_queued`, what was queued is dropped
+    /// (a slow consumer or a hub shutting down does not wait for it).
+    pub fn close(&mut self, code: CloseCode, reason: &str, after_queued: bool) {
+        if !after_queued {
+            self.items.clear();
+            self.queued_bytes = 0;
+        }
+        self.enqueue(Outbound::Close {
+            code,
+            reason: reason.to_owned(),
+        });
+        self.closing = true;
+    }
+
+    /// Moves items into `into` until about `max_bytes` are taken (at least one).
+    pub fn take(&mut self, max_bytes: usize, into: &mut Vec<Outbound>) {
+        let mut taken = 0;
+        while taken < max_bytes {
+            let Some(item) = self.items.pop_front() else {
+                break;
+            };
+            let cost = item.cost();
+            self.queued_bytes -= cost;
+            taken += cost;
+            into.push(item);
+        }
+    }
+
+    /// Bytes waiting.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued_bytes
+    }
+
+    /// Items waiting.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(text: &str) -> ResourceId {
+        ResourceId::parse(text).unwrap()
+    }
+
+    fn delta(resource: &str, seq: Seq, size: usize) -> Outbound {
+        Outbound::Delta {
+            resource: id(resource),
+            seq,
+            frame: Bytes::from(vec![0u8; size]),
+        }
+    }
+
+    fn kinds(queue: &mut OutboundQueue) -> Vec<String> {
+        let mut items = Vec::new();
+        queue.take(usize::MAX, &mut items);
+        items
+            .iter()
+            .map(|item| match item {
+                Outbound::Delta { resource, seq, .. } => format!("delta {resource}@{seq}"),
+                Outbound::Reset { resource } => format!("reset {resource}"),
+                Outbound::ResetDone { resource, .. } => format!("snapshot {resource}"),
+                Outbound::Reply { .. } => "reply".into(),
+                Outbound::Close { code, .. } => format!("close {}", code.as_u16()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn under_the_soft_limit_everything_queues_in_order() {
+        let mut queue = OutboundQueue::new(1000, 4000);
+        assert_eq!(queue.push(delta("a", 1, 100)), Pushed::Queued);
+        assert_eq!(queue.push(delta("b", 1, 100)), Pushed::Queued);
+        assert_eq!(
+            queue.push(Outbound::Reply {
+                frame: Bytes::from_static(b"ok")
+            }),
+            Pushed::Queued
+        );
+        assert_eq!(queue.queued_bytes(), 202);
+        assert_eq!(kinds(&mut queue), ["delta a@1", "delta b@1", "reply"]);
+        assert_eq!(queue.queued_bytes(), 0);
+    }
+
+    #[test]
+    fn over_the_soft_limit_a_resource_keeps_one_reset_instead_of_its_deltas() {
+        let mut queue = OutboundQueue::new(1000, 4000);
+        for seq in 1..=9 {
+            queue.push(delta("a", seq, 100));
+        }
+        queue.push(delta("b", 1, 50));
+        assert_eq!(queue.push(delta("a", 10, 100)), Pushed::Conflated);
+        assert_eq!(
+            queue.push(delta("a", 11, 100)),
+            Pushed::Conflated,
+            "absorbed while resetting"
+        );
+        assert_eq!(queue.queued_bytes(), 50 + RESET_COST);
+        // The snapshot that ends the reset lets later deltas queue behind it.
+        queue.push(Outbound::ResetDone {
+            resource: id("a"),
+            frame: Bytes::from_static(b"snap"),
+        });
+        assert_eq!(queue.push(delta("a", 12, 10)), Pushed::Queued);
+        assert_eq!(
+            kinds(&mut queue),
+            ["delta b@1", "reset a", "snapshot a", "delta a@12"]
+        );
+    }
+
+    #[test]
+    fn replies_are_never_conflated_and_the_hard_limit_reports_overflow() {
+        let mut queue = OutboundQueue::new(100, 300);
+        queue.push(delta("a", 1, 90));
+        assert_eq!(
+            queue.push(Outbound::Reply {
+                frame: Bytes::from(vec![0; 150])
+            }),
+            Pushed::Queued
+        );
+        assert_eq!(
+            queue.push(Outbound::Reply {
+                frame: Bytes::from(vec![0; 100])
+            }),
+            Pushed::Overflow
+        );
+    }
+
+    #[test]
+    fn a_close_ends_the_queue_and_drops_what_was_queued_unless_asked_to_wait() {
+        let mut queue = OutboundQueue::new(1000, 4000);
+        queue.push(delta("a", 1, 10));
+        queue.close(CloseCode::SlowConsumer, "slow", false);
+        assert_eq!(queue.push(delta("a", 2, 10)), Pushed::Closed);
+        assert_eq!(kinds(&mut queue), ["close 4009"]);
+        let mut queue = OutboundQueue::new(1000, 4000);
+        queue.push(Outbound::Reply {
+            frame: Bytes::from_static(b"error"),
+        });
+        queue.close(CloseCode::Unauthorized, "no hello", true);
+        assert_eq!(kinds(&mut queue), ["reply", "close 4001"]);
+    }
+
+    #[test]
+    fn take_stops_near_the_byte_budget_but_always_takes_one() {
+        let mut queue = OutboundQueue::new(10_000, 40_000);
+        for seq in 1..=5 {
+            queue.push(delta("a", seq, 1000));
+        }
+        let mut batch = Vec::new();
+        queue.take(2500, &mut batch);
+        assert_eq!(batch.len(), 3);
+        batch.clear();
+        queue.take(1, &mut batch);
+        assert_eq!(batch.len(), 1);
+        assert_eq!(queue.len(), 1);
+    }
+}

@@ -1,0 +1,135 @@
+//! The `Handler` impls of `ResourceActor`, one per message in `messages.rs`.
+
+use actix::prelude::*;
+use fillstack_protocol::{Seq, ServerFrame, SnapshotFrame};
+
+use super::messages::*;
+use super::{ResourceActor, Subscriber, now_ms};
+use crate::error::Rejection;
+
+impl Handler<Publish> for ResourceActor {
+    type Result = ResponseFuture<Result<Seq, Rejection>>;
+
+    fn handle(&mut self, publish: Publish, ctx: &mut Context<Self>) -> Self::Result {
+        match self.head.decide(&publish.change, now_ms()) {
+            Err(rejection) => Box::pin(std::future::ready(Err(rejection))),
+            // Nothing changed: answer with the latest seq once that one is durable.
+            Ok(None) => self.wait_for(self.head.seq),
+            Ok(Some(delta)) => self.commit(delta, ctx),
+        }
+    }
+}
+
+impl Handler<Remove> for ResourceActor {
+    type Result = ResponseFuture<Result<Seq, Rejection>>;
+
+    fn handle(&mut self, _: Remove, ctx: &mut Context<Self>) -> Self::Result {
+        match self.head.decide_removal(now_ms()) {
+            Some(delta) => self.commit(delta, ctx),
+            None => Box::pin(std::future::ready(Err(Rejection::not_found(&self.id)))),
+        }
+    }
+}
+
+impl Handler<Subscribe> for ResourceActor {
+    type Result = ();
+
+    /// The snapshot (or missed deltas) and the subscription are taken in one
+    /// handler, so no change can fall between them.
+    fn handle(&mut self, subscribe: Subscribe, _: &mut Context<Self>) {
+        let Subscribe {
+            subscriber,
+            outbox,
+            pattern,
+            since,
+        } = subscribe;
+        let codec = outbox.codec();
+        let entry = self
+            .subscribers
+            .entry(subscriber)
+            .or_insert_with(|| Subscriber {
+                outbox,
+                patterns: Vec::new(),
+            });
+        let is_new = entry.patterns.is_empty();
+        if !entry.patterns.contains(&pattern) {
+            entry.patterns.push(pattern);
+        }
+        if is_new {
+            let outbox = entry.outbox.clone();
+            for (seq, frame) in self.initial_frames(since, codec) {
+                outbox.deliver(&self.id, seq, frame);
+            }
+        }
+    }
+}
+
+impl Handler<Unsubscribe> for ResourceActor {
+    type Result = ();
+
+    fn handle(&mut self, unsubscribe: Unsubscribe, _: &mut Context<Self>) {
+        if let Some(entry) = self.subscribers.get_mut(&unsubscribe.subscriber) {
+            entry
+                .patterns
+                .retain(|pattern| *pattern != unsubscribe.pattern);
+            if entry.patterns.is_empty() {
+                self.subscribers.remove(&unsubscribe.subscriber);
+            }
+        }
+    }
+}
+
+impl Handler<SubscriberGone> for ResourceActor {
+    type Result = ();
+
+    fn handle(&mut self, gone: SubscriberGone, _: &mut Context<Self>) {
+        self.subscribers.remove(&gone.subscriber);
+    }
+}
+
+impl Handler<Resync> for ResourceActor {
+    type Result = ();
+
+    /// Pushes the snapshot that ends a conflation; every delta absorbed meanwhile
+    /// is in it, and deltas after it queue normally.
+    fn handle(&mut self, resync: Resync, _: &mut Context<Self>) {
+        let Some(subscriber) = self.subscribers.get(&resync.subscriber) else {
+            return;
+        };
+        let frame = if self.committed.exists {
+            ServerFrame::Snapshot(self.committed.to_snapshot(&self.id, true))
+        } else {
+            ServerFrame::Removed(fillstack_protocol::RemovedFrame {
+                resource: self.id.to_string(),
+                seq: self.committed.seq,
+            })
+        };
+        subscriber
+            .outbox
+            .deliver_reset(&self.id, subscriber.outbox.codec().encode(&frame));
+    }
+}
+
+impl Handler<TakeSnapshot> for ResourceActor {
+    type Result = Result<SnapshotFrame, Rejection>;
+
+    fn handle(&mut self, _: TakeSnapshot, _: &mut Context<Self>) -> Self::Result {
+        if self.committed.exists {
+            Ok(self.committed.to_snapshot(&self.id, false))
+        } else {
+            Err(Rejection::not_found(&self.id))
+        }
+    }
+}
+
+impl Handler<ReadHistory> for ResourceActor {
+    type Result = Result<HistoryPage, Rejection>;
+
+    fn handle(&mut self, read: ReadHistory, _: &mut Context<Self>) -> Self::Result {
+        if self.committed.seq == 0 {
+            return Err(Rejection::not_found(&self.id));
+        }
+        let (entries, complete) = self.read_deltas(read.since, read.limit)?;
+        Ok(HistoryPage { entries, complete })
+    }
+}

@@ -1,0 +1,468 @@
+//! SessionActor: one per WebSocket. Frames in, one dispatch, answers out through
+//! the session's outbox.
+//!
+//! Every client frame is decoded, checked, allowed and routed in `on_frame`, and
+//! every failure becomes exactly one `error` frame (or a close, for bytes that are
+//! not a frame). Requests go to resource actors as actix messages; deliveries come
+//! back through the outbox, never through this actor's mailbox.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_ws::{AggregatedMessage, ProtocolError, Session as Socket};
+use fillstack_protocol::{
+    ClientFrame, CloseCode, Codec, ErrorCode, FrameErrorKind, Pattern, RemovedFrame, RequestId,
+    ResourceId, Seq, ServerFrame,
+};
+
+pub mod request;
+mod writer;
+
+use request::Request;
+use writer::Writer;
+
+use crate::auth::{Action, Grants};
+use crate::error::Rejection;
+use crate::hub::Hub;
+use crate::outbox::{Outbox, OutboxLimits};
+use crate::resource::messages::{Publish, ReadHistory, SubscriberId, TakeSnapshot};
+use crate::resource::now_ms;
+use crate::resource::state::Change;
+
+/// Requests one session may have waiting for a resource at once; past it, a
+/// request is refused `rate_limited` until answers come back.
+const MAX_IN_FLIGHT: usize = 4096;
+
+/// Per-session settings, shared by every session of a hub.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// How often the hub pings; two silent heartbeats close the session.
+    pub heartbeat: Duration,
+    /// How long after the upgrade a `hello` may come.
+    pub hello_timeout: Duration,
+    /// Largest client frame, bytes.
+    pub max_frame_bytes: usize,
+    /// How long the socket may stay unwritable before 4009.
+    pub unread_timeout: Duration,
+    /// Outbox bounds.
+    pub outbox: OutboxLimits,
+    /// `name/version` for `welcome`.
+    pub server: String,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(25),
+            hello_timeout: Duration::from_secs(5),
+            max_frame_bytes: 64 * 1024,
+            unread_timeout: Duration::from_secs(10),
+            outbox: OutboxLimits::default(),
+            server: concat!("fillstack/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// The writer ended (socket gone, closed, or slow consumer): stop the session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WriterStopped;
+
+/// One client connection.
+pub struct SessionActor {
+    id: SubscriberId,
+    hub: Hub,
+    socket: Socket,
+    outbox: Outbox,
+    settings: SessionSettings,
+    /// `None` until a valid `hello`.
+    grants: Option<Grants>,
+    patterns: Vec<Pattern>,
+    last_heard: Instant,
+    in_flight: usize,
+}
+
+impl SessionActor {
+    /// A session on a freshly upgraded socket speaking `codec`.
+    pub fn new(hub: Hub, socket: Socket, codec: Codec, settings: SessionSettings) -> Self {
+        let outbox = Outbox::new(codec, settings.outbox);
+        let id = hub.open_session(&outbox);
+        Self {
+            id,
+            hub,
+            socket,
+            outbox,
+            settings,
+            grants: None,
+            patterns: Vec::new(),
+            last_heard: Instant::now(),
+            in_flight: 0,
+        }
+    }
+
+    fn reply(&self, frame: &ServerFrame) {
+        self.outbox.reply(frame);
+    }
+
+    /// One client frame in; every failure becomes exactly one `error` frame.
+    fn on_frame(&mut self, codec: Codec, bytes: &[u8], ctx: &mut Context<Self>) {
+        let outcome = match codec.decode::<ClientFrame>(bytes) {
+            Ok(frame) => {
+                let id = frame.request_id();
+                self.handle(frame, ctx)
+                    .map_err(|rejection| rejection.answering(Some(id)))
+            }
+            Err(error) if error.kind == FrameErrorKind::Undecodable => {
+                tracing::debug!(session = self.id, %error, "undecodable frame; closing 1007");
+                self.outbox
+                    .close(CloseCode::Undecodable, &error.message, true);
+                return;
+            }
+            Err(error) => Err(Rejection::from(error)),
+        };
+        if let Err(rejection) = outcome {
+            if rejection.is_hub_fault() {
+                tracing::warn!(session = self.id, code = ?rejection.code, message = %rejection.message, "request failed");
+            }
+            self.reply(&rejection.to_frame());
+            if self.grants.is_none() {
+                self.outbox
+                    .close(CloseCode::Unauthorized, "no valid hello", true);
+            }
+        }
+    }
+
+    fn handle(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) -> Result<(), Rejection> {
+        let request = Request::try_from(frame)?;
+        if let Request::Hello { id, token } = request {
+            return self.hello(id, token.as_deref());
+        }
+        let Some(grants) = &self.grants else {
+            return Err(Rejection::new(
+                ErrorCode::Unauthorized,
+                "the first frame must be hello",
+            ));
+        };
+        match request {
+            Request::Hello { .. } => unreachable!("answered above"),
+            Request::Subscribe { id, pattern, since } => {
+                grants.allow_pattern(&pattern)?;
+                self.subscribe(id, pattern, since, ctx);
+            }
+            Request::Unsubscribe { id, pattern } => {
+                self.hub.unwatch(self.id, &pattern);
+                self.patterns.retain(|p| *p != pattern);
+                self.reply(&ServerFrame::Ok { id, count: None });
+            }
+            Request::Publish {
+                id,
+                resource,
+                change,
+            } => {
+                grants.allow(Action::Publish, &resource)?;
+                self.publish(id, resource, change, ctx)?;
+            }
+            Request::Get { id, resource } => {
+                grants.allow(Action::Read, &resource)?;
+                self.get(id, &resource, ctx)?;
+            }
+            Request::History {
+                id,
+                resource,
+                since,
+                limit,
+            } => {
+                grants.allow(Action::Read, &resource)?;
+                self.history(id, resource, since, limit, ctx)?;
+            }
+            Request::Ping { id } => self.reply(&ServerFrame::Pong { id, time: now_ms() }),
+        }
+        Ok(())
+    }
+
+    fn hello(&mut self, id: RequestId, _token: Option<&str>) -> Result<(), Rejection> {
+        // No auth configured: every session is admin (loopback only, see config).
+        let grants = Grants::admin();
+        self.reply(&ServerFrame::Welcome {
+            id,
+            session: format!("s-{}", self.id),
+            server: self.settings.server.clone(),
+            heartbeat_ms: millis(self.settings.heartbeat),
+            max_frame_bytes: self.settings.max_frame_bytes as u64,
+            roles: grants.roles(),
+        });
+        self.grants = Some(grants);
+        Ok(())
+    }
+
+    fn subscribe(
+        &mut self,
+        id: RequestId,
+        pattern: Pattern,
+        since: BTreeMap<ResourceId, Seq>,
+        ctx: &mut Context<Self>,
+    ) {
+        let matches = self.hub.watch(self.id, &self.outbox, &pattern);
+        if !self.patterns.contains(&pattern) {
+            self.patterns.push(pattern.clone());
+        }
+        self.reply(&ServerFrame::Ok {
+            id,
+            count: Some(matches.live as u64),
+        });
+        // Resources the client knew but the hub has no record of are gone for it.
+        for (resource, seq) in since
+            .iter()
+            .filter(|(resource, _)| pattern.matches(resource))
+        {
+            if self.hub.find(resource).is_none() {
+                let removed = ServerFrame::Removed(RemovedFrame {
+                    resource: resource.to_string(),
+                    seq: *seq,
+                });
+                self.outbox
+                    .deliver(resource, *seq, self.outbox.codec().encode(&removed));
+            }
+        }
+        let subscribing = Hub::subscribe_all(
+            matches.resources,
+            self.id,
+            self.outbox.clone(),
+            pattern,
+            since,
+        );
+        ctx.spawn(fut::wrap_future(subscribing));
+    }
+
+    fn admit(&mut self) -> Result<(), Rejection> {
+        if self.in_flight >= MAX_IN_FLIGHT {
+            return Err(Rejection {
+                retry_after: Some(Duration::from_millis(100)),
+                ..Rejection::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "{MAX_IN_FLIGHT} requests of this session are still waiting for answers"
+                    ),
+                )
+            });
+        }
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    fn publish(
+        &mut self,
+        id: RequestId,
+        resource: ResourceId,
+        change: Change,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), Rejection> {
+        self.admit()?;
+        let actor = self.hub.find_or_create(&resource);
+        let answer = async move { actor.send(Publish { change }).await };
+        ctx.spawn(answer.into_actor(self).map(move |outcome, session, _| {
+            session.in_flight -= 1;
+            session.answer(
+                id,
+                outcome
+                    .map_err(mailbox_closed)
+                    .and_then(|seq| seq)
+                    .map(|seq| ServerFrame::Ack { id, seq }),
+            );
+        }));
+        Ok(())
+    }
+
+    fn get(
+        &mut self,
+        id: RequestId,
+        resource: &ResourceId,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), Rejection> {
+        let actor = self
+            .hub
+            .find(resource)
+            .ok_or_else(|| Rejection::not_found(resource))?;
+        self.admit()?;
+        let answer = async move { actor.send(TakeSnapshot).await };
+        ctx.spawn(answer.into_actor(self).map(move |outcome, session, _| {
+            session.in_flight -= 1;
+            let snapshot = outcome
+                .map_err(mailbox_closed)
+                .and_then(|snapshot| snapshot);
+            session.answer(
+                id,
+                snapshot.map(|snapshot| {
+                    ServerFrame::Snapshot(fillstack_protocol::SnapshotFrame {
+                        id: Some(id),
+                        ..snapshot
+                    })
+                }),
+            );
+        }));
+        Ok(())
+    }
+
+    fn history(
+        &mut self,
+        id: RequestId,
+        resource: ResourceId,
+        since: Seq,
+        limit: usize,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), Rejection> {
+        let actor = self
+            .hub
+            .find(&resource)
+            .ok_or_else(|| Rejection::not_found(&resource))?;
+        self.admit()?;
+        let answer = async move { actor.send(ReadHistory { since, limit }).await };
+        ctx.spawn(answer.into_actor(self).map(move |outcome, session, _| {
+            session.in_flight -= 1;
+            let page = outcome.map_err(mailbox_closed).and_then(|page| page);
+            session.answer(
+                id,
+                page.map(|page| ServerFrame::History {
+                    id,
+                    resource: resource.to_string(),
+                    deltas: page.entries,
+                    complete: page.complete,
+                }),
+            );
+        }));
+        Ok(())
+    }
+
+    fn answer(&self, id: RequestId, outcome: Result<ServerFrame, Rejection>) {
+        match outcome {
+            Ok(frame) => self.reply(&frame),
+            Err(rejection) => {
+                if rejection.is_hub_fault() {
+                    tracing::warn!(session = self.id, code = ?rejection.code, message = %rejection.message, "request failed");
+                }
+                self.reply(&rejection.answering(Some(id)).to_frame());
+            }
+        }
+    }
+
+    fn on_protocol_error(&mut self, error: &ProtocolError) {
+        let (code, reason) = match error {
+            ProtocolError::Overflow => (CloseCode::TooLarge, self.too_large()),
+            ProtocolError::Io(io) if io.to_string().contains("continuation size") => {
+                (CloseCode::TooLarge, self.too_large())
+            }
+            ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => (
+                CloseCode::Undecodable,
+                "a text frame is not valid UTF-8".to_owned(),
+            ),
+            other => {
+                tracing::debug!(session = self.id, error = %other, "websocket protocol error");
+                (
+                    CloseCode::Policy,
+                    format!("websocket protocol error: {other}"),
+                )
+            }
+        };
+        self.outbox.close(code, &reason, false);
+    }
+
+    fn too_large(&self) -> String {
+        format!(
+            "a frame is larger than {} bytes",
+            self.settings.max_frame_bytes
+        )
+    }
+
+    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+        if self.last_heard.elapsed() > 2 * self.settings.heartbeat {
+            self.outbox.close(
+                CloseCode::Normal,
+                "no answer to pings for two heartbeats",
+                false,
+            );
+            return;
+        }
+        let mut socket = self.socket.clone();
+        ctx.spawn(fut::wrap_future(async move {
+            let _ = socket.ping(b"").await;
+        }));
+    }
+}
+
+fn mailbox_closed(_: MailboxError) -> Rejection {
+    Rejection::unavailable(
+        "the resource is restarting; retry",
+        Duration::from_millis(100),
+    )
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Actor for SessionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let writer = Writer {
+            outbox: self.outbox.clone(),
+            socket: self.socket.clone(),
+            hub: self.hub.clone(),
+            subscriber: self.id,
+            session: ctx.address(),
+            unread_timeout: self.settings.unread_timeout,
+        };
+        ctx.spawn(fut::wrap_future(writer.run()));
+        ctx.run_later(self.settings.hello_timeout, |session, _| {
+            if session.grants.is_none() {
+                let timeout = session.settings.hello_timeout;
+                let message = format!("no hello within {} ms", timeout.as_millis());
+                session.reply(&Rejection::new(ErrorCode::Unauthorized, message.clone()).to_frame());
+                session
+                    .outbox
+                    .close(CloseCode::Unauthorized, &message, true);
+            }
+        });
+        ctx.run_interval(self.settings.heartbeat, Self::heartbeat);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.outbox.close(CloseCode::Normal, "session ended", false);
+        self.hub.close_session(self.id, &self.patterns);
+    }
+}
+
+impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for SessionActor {
+    fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Context<Self>) {
+        self.last_heard = Instant::now();
+        match item {
+            Ok(AggregatedMessage::Binary(bytes)) => self.on_frame(Codec::MsgPack, &bytes, ctx),
+            Ok(AggregatedMessage::Text(text)) => self.on_frame(Codec::Json, text.as_bytes(), ctx),
+            Ok(AggregatedMessage::Ping(bytes)) => {
+                let mut socket = self.socket.clone();
+                ctx.spawn(fut::wrap_future(async move {
+                    let _ = socket.pong(&bytes).await;
+                }));
+            }
+            Ok(AggregatedMessage::Pong(_)) => {}
+            Ok(AggregatedMessage::Close(_)) => {
+                self.outbox
+                    .close(CloseCode::Normal, "closed by the client", false)
+            }
+            Err(error) => self.on_protocol_error(&error),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+impl Handler<WriterStopped> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: WriterStopped, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}

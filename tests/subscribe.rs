@@ -1,0 +1,216 @@
+//! Subscriptions: snapshot then live deltas, patterns, resources created later, unsub,
+//! get and history.
+mod support;
+
+use fillstack_protocol::{ClientFrame, ErrorCode, HistoryEntry, Scalar, ServerFrame, Status};
+use support::*;
+
+#[actix_web::test]
+async fn a_subscriber_gets_a_snapshot_then_only_what_changed() {
+    let hub = TestHub::start().await;
+    let mut publisher = hub.client().await;
+    publisher
+        .publish(
+            "svc/api",
+            Some("up"),
+            fields(&[("latency_ms", Scalar::Int(12)), ("region", "eu".into())]),
+        )
+        .await
+        .unwrap();
+    let mut watcher = hub.client().await;
+    assert_eq!(watcher.subscribe("svc/api", None).await.unwrap(), 1);
+    let ServerFrame::Snapshot(snapshot) = next(&mut watcher).await else {
+        panic!("a snapshot first")
+    };
+    assert_eq!(
+        (snapshot.seq, snapshot.status, snapshot.reset),
+        (1, Status::Up, false)
+    );
+    assert_eq!(snapshot.fields["latency_ms"], Scalar::Int(12));
+    let mut removal = fields(&[("latency_ms", Scalar::Int(40))]);
+    removal.insert("region".into(), None);
+    assert_eq!(
+        publisher
+            .publish("svc/api", Some("degraded"), removal)
+            .await
+            .unwrap(),
+        2
+    );
+    let ServerFrame::Delta(delta) = next(&mut watcher).await else {
+        panic!("a delta")
+    };
+    assert_eq!((delta.seq, delta.status), (2, Some(Status::Degraded)));
+    let changed = delta.fields.unwrap();
+    assert_eq!(changed.len(), 2);
+    assert_eq!(changed["latency_ms"], Some(Scalar::Int(40)));
+    assert_eq!(changed["region"], None, "a removed field is nil");
+    assert_eq!(delta.labels, None, "unchanged labels are absent");
+}
+
+#[actix_web::test]
+async fn patterns_cover_children_descendants_everything_and_resources_created_later() {
+    let hub = TestHub::start().await;
+    let mut publisher = hub.client().await;
+    publisher
+        .publish("svc/a", Some("up"), fields(&[]))
+        .await
+        .unwrap();
+    let mut children = hub.client().await;
+    let mut descendants = hub.client().await;
+    let mut everything = hub.json_client().await;
+    assert_eq!(children.subscribe("svc/*", None).await.unwrap(), 1);
+    assert_eq!(descendants.subscribe("svc/**", None).await.unwrap(), 1);
+    assert_eq!(everything.subscribe("**", None).await.unwrap(), 1);
+    for client in [&mut children, &mut descendants, &mut everything] {
+        let ServerFrame::Snapshot(snapshot) = next(client).await else {
+            panic!("snapshot of svc/a")
+        };
+        assert_eq!(snapshot.resource, "svc/a");
+    }
+    publisher
+        .publish("svc/a/latency", Some("up"), fields(&[]))
+        .await
+        .unwrap();
+    publisher
+        .publish("host/web-1", Some("down"), fields(&[]))
+        .await
+        .unwrap();
+    let ServerFrame::Snapshot(created) = next(&mut descendants).await else {
+        panic!("creation is a snapshot")
+    };
+    assert_eq!(
+        (created.resource.as_str(), created.seq, created.reset),
+        ("svc/a/latency", 1, false)
+    );
+    for expected in ["svc/a/latency", "host/web-1"] {
+        let ServerFrame::Snapshot(created) = next(&mut everything).await else {
+            panic!("snapshot")
+        };
+        assert_eq!(created.resource, expected);
+    }
+    assert_quiet(&mut children, ms(200)).await;
+}
+
+#[actix_web::test]
+async fn unsubscribed_sessions_hear_nothing_more() {
+    let hub = TestHub::start().await;
+    let mut publisher = hub.client().await;
+    let mut watcher = hub.client().await;
+    watcher.subscribe("job/*", None).await.unwrap();
+    publisher
+        .publish("job/nightly", Some("up"), fields(&[]))
+        .await
+        .unwrap();
+    assert!(matches!(next(&mut watcher).await, ServerFrame::Snapshot(_)));
+    let id = watcher.next_id();
+    let answer = watcher
+        .request(
+            &ClientFrame::Unsub {
+                id,
+                pattern: "job/*".into(),
+            },
+            secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer, ServerFrame::Ok { id, count: None });
+    publisher
+        .publish("job/nightly", Some("down"), fields(&[]))
+        .await
+        .unwrap();
+    assert_quiet(&mut watcher, ms(300)).await;
+}
+
+#[actix_web::test]
+async fn get_answers_a_snapshot_with_the_request_id_or_not_found() {
+    let hub = TestHub::start().await;
+    let mut client = hub.client().await;
+    client
+        .publish("host/db-1", Some("maintenance"), fields(&[]))
+        .await
+        .unwrap();
+    let id = client.next_id();
+    let ServerFrame::Snapshot(snapshot) = client
+        .request(
+            &ClientFrame::Get {
+                id,
+                resource: "host/db-1".into(),
+            },
+            secs(5),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("a snapshot")
+    };
+    assert_eq!(
+        (snapshot.id, snapshot.status),
+        (Some(id), Status::Maintenance)
+    );
+    let id = client.next_id();
+    let answer = client
+        .request(
+            &ClientFrame::Get {
+                id,
+                resource: "host/nope".into(),
+            },
+            secs(5),
+        )
+        .await
+        .unwrap();
+    let ServerFrame::Error { code, message, .. } = answer else {
+        panic!("an error")
+    };
+    assert_eq!(
+        (code, message.as_str()),
+        (ErrorCode::NotFound, "resource `host/nope` does not exist")
+    );
+}
+
+#[actix_web::test]
+async fn history_returns_deltas_after_since_and_says_when_older_ones_are_gone() {
+    let hub = TestHub::builder().history(5).start().await;
+    let mut client = hub.client().await;
+    for n in 1..=8 {
+        client
+            .publish("svc/h", Some("up"), fields(&[("n", Scalar::Int(n))]))
+            .await
+            .unwrap();
+    }
+    let id = client.next_id();
+    let frame = ClientFrame::History {
+        id,
+        resource: "svc/h".into(),
+        since: 5,
+        limit: Some(2),
+    };
+    let ServerFrame::History {
+        deltas, complete, ..
+    } = client.request(&frame, secs(5)).await.unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        deltas.iter().map(HistoryEntry::seq).collect::<Vec<_>>(),
+        vec![6, 7]
+    );
+    assert!(complete);
+    let id = client.next_id();
+    let frame = ClientFrame::History {
+        id,
+        resource: "svc/h".into(),
+        since: 0,
+        limit: None,
+    };
+    let ServerFrame::History {
+        deltas, complete, ..
+    } = client.request(&frame, secs(5)).await.unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        deltas.iter().map(HistoryEntry::seq).collect::<Vec<_>>(),
+        vec![4, 5, 6, 7, 8]
+    );
+    assert!(!complete, "seqs 1 to 3 were trimmed");
+}
