@@ -110,9 +110,12 @@ impl RunningHub {
         self.server.stop(true).await;
         let _ = self.served.await;
         let flushed = self.hub.store().flush();
-        for arbiter in &self.arbiters {
+        for arbiter in self.arbiters {
             arbiter.stop();
+            // The resource actors (and their store handles) are gone once it joins.
+            let _ = arbiter.join();
         }
+        self.hub.store().close().await;
         flushed
     }
 

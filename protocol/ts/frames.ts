@@ -13,7 +13,14 @@ export type RequestId = number;
 export type Seq = number;
 
 /** Every status, in the order the contract lists them. */
-export const STATUSES = ["up", "degraded", "down", "unknown", "stale", "maintenance"] as const;
+export const STATUSES = [
+  "up",
+  "degraded",
+  "down",
+  "unknown",
+  "stale",
+  "maintenance",
+] as const;
 /** A resource's status. */
 export type Status = (typeof STATUSES)[number];
 
@@ -279,9 +286,12 @@ const isMap = (value: unknown): value is Record<string, unknown> =>
 const isText: Check = (value) => typeof value === "string";
 const isBool: Check = (value) => typeof value === "boolean";
 /** An unsigned integer (request ids, seqs, times, sizes). */
-const isCount: Check = (value) => typeof value === "number" && Number.isInteger(value) && value >= 0;
+const isCount: Check = (value) =>
+  typeof value === "number" && Number.isInteger(value) && value >= 0;
 const isScalar: Check = (value) =>
-  (typeof value === "number" && Number.isFinite(value)) || isText(value) || isBool(value);
+  (typeof value === "number" && Number.isFinite(value)) ||
+  isText(value) ||
+  isBool(value);
 const orNull =
   (check: Check): Check =>
   (value) =>
@@ -302,10 +312,13 @@ export const isStatus = (value: unknown): value is Status =>
 export const isRole = (value: unknown): value is Role =>
   typeof value === "string" && (ROLES as readonly string[]).includes(value);
 const isErrorCode: Check = (value) =>
-  typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
+  typeof value === "string" &&
+  (ERROR_CODES as readonly string[]).includes(value);
 const isClientName: Check = (value) =>
   isText(value) ||
-  (isMap(value) && isText(value.name) && (value.version === undefined || orNull(isText)(value.version)));
+  (isMap(value) &&
+    isText(value.name) &&
+    (value.version === undefined || orNull(isText)(value.version)));
 
 /** Key checks per frame type: `true` marks a required key; an optional one may be absent. */
 type Shape = Record<string, readonly [Check, boolean]>;
@@ -329,13 +342,25 @@ const deltaShape: Shape = {
   labels: optional(mapOf(orNull(isText))),
   ttl_ms: optional(isCount),
 };
-const removedShape: Shape = { resource: required(isText), seq: required(isCount) };
+const removedShape: Shape = {
+  resource: required(isText),
+  seq: required(isCount),
+};
 const isHistoryEntry: Check = (value) =>
-  hasShape(value, "delta", deltaShape) || hasShape(value, "removed", removedShape);
+  hasShape(value, "delta", deltaShape) ||
+  hasShape(value, "removed", removedShape);
 
 const clientShapes = {
-  hello: { id: required(isCount), token: optional(isText), client: optional(isClientName) },
-  sub: { id: required(isCount), pattern: required(isText), since: optional(mapOf(isCount)) },
+  hello: {
+    id: required(isCount),
+    token: optional(isText),
+    client: optional(isClientName),
+  },
+  sub: {
+    id: required(isCount),
+    pattern: required(isText),
+    since: optional(mapOf(isCount)),
+  },
   unsub: { id: required(isCount), pattern: required(isText) },
   pub: {
     id: required(isCount),
@@ -394,8 +419,10 @@ const serverShapes = {
   pong: { id: required(isCount), time: required(isCount) },
 } satisfies Record<ServerFrame["t"], Shape>;
 
-const hasKey = <K extends string>(shapes: Record<K, Shape>, tag: unknown): tag is K =>
-  typeof tag === "string" && Object.hasOwn(shapes, tag);
+const hasKey = <K extends string>(
+  shapes: Record<K, Shape>,
+  tag: unknown,
+): tag is K => typeof tag === "string" && Object.hasOwn(shapes, tag);
 
 /** Whether `value` is a well-formed client frame of the type its `t` names. */
 export function isClientFrame(value: unknown): value is ClientFrame {

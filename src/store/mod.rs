@@ -65,12 +65,20 @@ struct Pending {
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
+/// What the committer thread is asked to do.
+enum Job {
+    Commit(Pending),
+    /// Finish what came before, then let go of the database.
+    Stop,
+}
+
 /// A handle to the embedded store; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
-    commits: mpsc::Sender<Pending>,
+    commits: mpsc::Sender<Job>,
     failed: Arc<AtomicBool>,
+    committer: Arc<std::sync::Mutex<Option<thread::JoinHandle<()>>>>,
 }
 
 /// Resolves when a commit is durable (or failed).
@@ -97,7 +105,7 @@ impl Store {
             failed: failed.clone(),
             keep,
         };
-        thread::Builder::new()
+        let committer = thread::Builder::new()
             .name("store-committer".into())
             .spawn(move || committer.run())
             .map_err(|e| open_error(e.to_string()))?;
@@ -105,6 +113,7 @@ impl Store {
             db,
             commits,
             failed,
+            committer: Arc::new(std::sync::Mutex::new(Some(committer))),
         })
     }
 
@@ -116,7 +125,7 @@ impl Store {
         }
         let (done, ticket) = oneshot::channel();
         self.commits
-            .try_send(Pending { commit, done })
+            .try_send(Job::Commit(Pending { commit, done }))
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => StoreError::Busy,
                 mpsc::error::TrySendError::Closed(_) => StoreError::Failed,
@@ -183,12 +192,27 @@ impl Store {
         self.db.flush()?;
         Ok(())
     }
+
+    /// Lets the committer finish what it was handed, then stops it, so the database
+    /// is released once the last handle is dropped (a restart in the same process
+    /// can then reopen it). Later commits are refused with `Failed`.
+    pub async fn close(&self) {
+        let _ = self.commits.send(Job::Stop).await;
+        let committer = self
+            .committer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(committer) = committer {
+            let _ = committer.join();
+        }
+    }
 }
 
 /// The one thread that writes: batches every waiting commit, flushes, answers.
 struct Committer {
     db: sled::Db,
-    queue: mpsc::Receiver<Pending>,
+    queue: mpsc::Receiver<Job>,
     failed: Arc<AtomicBool>,
     keep: u64,
 }
@@ -196,11 +220,19 @@ struct Committer {
 impl Committer {
     fn run(mut self) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while let Some(first) = self.queue.blocking_recv() {
-            batch.push(first);
+        let mut stopping = false;
+        while !stopping {
+            match self.queue.blocking_recv() {
+                Some(Job::Commit(first)) => batch.push(first),
+                Some(Job::Stop) | None => break,
+            }
             while batch.len() < MAX_BATCH {
                 match self.queue.try_recv() {
-                    Ok(next) => batch.push(next),
+                    Ok(Job::Commit(next)) => batch.push(next),
+                    Ok(Job::Stop) => {
+                        stopping = true;
+                        break;
+                    }
                     Err(_) => break,
                 }
             }

@@ -97,6 +97,10 @@ impl TestHub {
         format!("ws://{}/ws", self.running.as_ref().unwrap().addr)
     }
 
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.running.as_ref().unwrap().addr
+    }
+
     pub fn http(&self, path: &str) -> String {
         format!("http://{}{path}", self.running.as_ref().unwrap().addr)
     }
@@ -111,6 +115,11 @@ impl TestHub {
         Client::connect_hello(&self.url(), Codec::Json)
             .await
             .unwrap()
+    }
+
+    /// The hub's registry, for tests that reach past the wire.
+    pub fn registry(&self) -> &fillstack::hub::Hub {
+        self.running.as_ref().unwrap().hub()
     }
 
     /// Stops the hub gracefully and hands back its data dir (to restart on it).
@@ -202,4 +211,124 @@ pub fn since(entries: &[(&str, u64)]) -> Option<BTreeMap<String, u64>> {
             .map(|(id, seq)| ((*id).to_owned(), *seq))
             .collect(),
     )
+}
+
+/// A WebSocket client with a tiny receive buffer that reads only when told to:
+/// the kernel cannot hide a slow consumer behind megabytes of buffering.
+pub struct RawSocket {
+    stream: tokio::net::TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl RawSocket {
+    pub async fn connect(addr: std::net::SocketAddr) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket.connect(addr).await.unwrap();
+        let handshake = format!(
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream.write_all(handshake.as_bytes()).await.unwrap();
+        let mut buffer = Vec::new();
+        while !buffer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let mut chunk = [0u8; 1024];
+            let read = stream.read(&mut chunk).await.unwrap();
+            assert!(read > 0, "handshake cut short");
+            buffer.extend_from_slice(&chunk[..read]);
+        }
+        let end = buffer.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert!(
+            buffer.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&buffer)
+        );
+        buffer.drain(..end);
+        Self { stream, buffer }
+    }
+
+    /// Sends one binary frame, masked with a zero key (so the payload is as is).
+    pub async fn send(&mut self, payload: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        let mut frame = vec![0x82];
+        match payload.len() {
+            len @ 0..=125 => frame.push(0x80 | len as u8),
+            len => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&[0, 0, 0, 0]);
+        frame.extend_from_slice(payload);
+        self.stream.write_all(&frame).await.unwrap();
+    }
+
+    /// The next MessagePack frame (`None` on close, end or timeout).
+    pub async fn next_frame(&mut self, within: Duration) -> Option<ServerFrame> {
+        use tokio::io::AsyncReadExt;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some((opcode, payload, used)) = parse_frame(&self.buffer) {
+                self.buffer.drain(..used);
+                match opcode {
+                    0x2 => return Some(Codec::MsgPack.decode(&payload).unwrap()),
+                    0x8 => return None,
+                    _ => continue,
+                }
+            }
+            let mut chunk = vec![0u8; 64 * 1024];
+            let read = tokio::time::timeout_at(deadline, self.stream.read(&mut chunk))
+                .await
+                .ok()?
+                .ok()?;
+            if read == 0 {
+                return None;
+            }
+            self.buffer.extend_from_slice(&chunk[..read]);
+        }
+    }
+
+    /// Reads frames until a close frame; returns its code.
+    pub async fn read_until_close(&mut self, within: Duration) -> Option<u16> {
+        use tokio::io::AsyncReadExt;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            while let Some((opcode, payload, used)) = parse_frame(&self.buffer) {
+                self.buffer.drain(..used);
+                if opcode == 0x8 {
+                    return payload
+                        .get(..2)
+                        .map(|code| u16::from_be_bytes([code[0], code[1]]));
+                }
+            }
+            let mut chunk = vec![0u8; 64 * 1024];
+            let read = tokio::time::timeout_at(deadline, self.stream.read(&mut chunk))
+                .await
+                .ok()?
+                .ok()?;
+            if read == 0 {
+                return None;
+            }
+            self.buffer.extend_from_slice(&chunk[..read]);
+        }
+    }
+}
+
+/// (opcode, payload, bytes used) of the first complete unmasked frame in `bytes`.
+fn parse_frame(bytes: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
+    let (first, second) = (*bytes.first()?, *bytes.get(1)?);
+    let (len, header) = match second & 0x7f {
+        126 => (
+            usize::from(u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?])),
+            4,
+        ),
+        127 => (
+            usize::try_from(u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?)).ok()?,
+            10,
+        ),
+        len => (usize::from(len), 2),
+    };
+    let payload = bytes.get(header..header + len)?.to_vec();
+    Some((first & 0x0f, payload, header + len))
 }

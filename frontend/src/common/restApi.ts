@@ -12,7 +12,8 @@ interface WithToken {
 export const restApi = createApi({
   reducerPath: "restApi",
   baseQuery: fetchBaseQuery({
-    baseUrl: "/api/v1/",
+    // Absolute, same origin: a Request built from a bare path fails outside a browser (tests).
+    baseUrl: `${window.location.origin}/api/v1/`,
     prepareHeaders(headers, { getState }) {
       const { token } = (getState() as WithToken).auth;
       if (token !== null) headers.set("Authorization", `Bearer ${token}`);
@@ -34,21 +35,22 @@ export function describeRestError(error: unknown): string {
   if (typeof error !== "object" || error === null || !("status" in error)) {
     return "the request failed";
   }
-  const { status } = error as { status: unknown };
-  const data = "data" in error ? (error as { data: unknown }).data : undefined;
-  const message = restErrorMessage(data);
+  const { status } = error;
+  const message = "data" in error ? restErrorMessage(error.data) : null;
   if (typeof status === "number") {
-    return message === null ? `the hub answered ${String(status)}` : `${String(status)}: ${message}`;
+    return message === null
+      ? `the hub answered ${String(status)}`
+      : `${String(status)}: ${message}`;
   }
   return typeof status === "string" && status === "FETCH_ERROR"
     ? "the hub could not be reached"
     : "the hub sent an answer the dashboard could not read";
 }
 
-function restErrorMessage(data: unknown): string | null {
-  if (typeof data !== "object" || data === null || !("error" in data)) return null;
-  const { error } = data as { error: unknown };
+/** The `message` of the contract's REST error body `{"error": {"code", "message"}}`. */
+function restErrorMessage(body: unknown): string | null {
+  if (typeof body !== "object" || body === null || !("error" in body)) return null;
+  const { error } = body;
   if (typeof error !== "object" || error === null || !("message" in error)) return null;
-  const { message } = error as { message: unknown };
-  return typeof message === "string" ? message : null;
+  return typeof error.message === "string" ? error.message : null;
 }

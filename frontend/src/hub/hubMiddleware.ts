@@ -21,10 +21,9 @@ import {
   type Change,
 } from "../features/publish/publishSlice";
 import {
-  deltaReceived,
-  removed,
+  framesReceived,
   selectAllResources,
-  snapshotReceived,
+  type ResourceFrame,
 } from "../features/resources/resourcesSlice";
 import {
   backoffDelay,
@@ -51,6 +50,13 @@ import {
 /** Sent in `hello` so the hub's logs can tell dashboards from agents. */
 export const CLIENT_NAME = "fillstack-spa/0.1";
 
+/**
+ * How long resource frames gather before they reach the store as one action. Every write to
+ * a map of 10,000 resources copies it (milliseconds), so per-frame dispatch cannot keep up with
+ * a burst; a tenth of a second is still "live" to a person watching.
+ */
+export const BURST_MS = 100;
+
 /** Everything the middleware takes from outside, so tests can replace it. */
 export interface HubMiddlewareOptions {
   openSocket?: OpenSocket;
@@ -67,13 +73,17 @@ type Pending =
   | { kind: "pub"; ticket: string }
   | { kind: "ping"; sentAt: number };
 
-export function createHubMiddleware(options: HubMiddlewareOptions = {}): Middleware<object, RootState> {
+export function createHubMiddleware(
+  options: HubMiddlewareOptions = {},
+): Middleware<object, RootState> {
   const openSocket = options.openSocket ?? openWebSocket;
   const socketUrl = options.socketUrl ?? (() => hubSocketUrl(window.location));
-  const now = options.now ?? Date.now;
-  const random = options.random ?? Math.random;
+  const now = options.now ?? (() => Date.now());
+  const random = options.random ?? (() => Math.random());
 
-  return ({ dispatch, getState }) => {
+  return (store) => {
+    const { dispatch } = store;
+    const getState = () => store.getState();
     let socket: HubSocket | null = null;
     /** Bumped whenever a socket is replaced, so a late callback of an old one is ignored. */
     let generation = 0;
@@ -83,6 +93,9 @@ export function createHubMiddleware(options: HubMiddlewareOptions = {}): Middlew
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
     let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
     let lastHeardAt = 0;
+    /** Resource frames of the current burst, in arrival order; flushed within BURST_MS. */
+    let burst: ResourceFrame[] = [];
+    let burstTimer: ReturnType<typeof setTimeout> | undefined;
 
     const send = (frame: ClientFrame) => socket?.send(frame);
     const request = (purpose: Pending): RequestId => {
@@ -95,6 +108,24 @@ export function createHubMiddleware(options: HubMiddlewareOptions = {}): Middlew
       const purpose = pending.get(id);
       pending.delete(id);
       return purpose;
+    };
+    /** Hands the gathered resource frames to the store; always before reading resources. */
+    const flush = () => {
+      clearTimeout(burstTimer);
+      burstTimer = undefined;
+      if (burst.length === 0) return;
+      const frames = burst;
+      burst = [];
+      dispatch(framesReceived(frames));
+    };
+    const discardBurst = () => {
+      clearTimeout(burstTimer);
+      burstTimer = undefined;
+      burst = [];
+    };
+    const gather = (frame: ResourceFrame) => {
+      burst.push(frame);
+      burstTimer ??= setTimeout(flush, BURST_MS);
     };
     const isLive = () => socket !== null && getState().hub.link === "live";
 
@@ -123,6 +154,7 @@ export function createHubMiddleware(options: HubMiddlewareOptions = {}): Middlew
 
     /** Closes the current socket, if any, without reporting it as lost. */
     function detach(reason: string) {
+      flush();
       clearInterval(heartbeatTimer);
       generation += 1;
       failPendingPublishes();
@@ -145,6 +177,7 @@ export function createHubMiddleware(options: HubMiddlewareOptions = {}): Middlew
     }
 
     function onLost(code: number, reason: string) {
+      flush();
       clearInterval(heartbeatTimer);
       failPendingPublishes();
       socket = null;
@@ -219,16 +252,13 @@ export function createHubMiddleware(options: HubMiddlewareOptions = {}): Middlew
     }
 
     function onFrame(frame: ServerFrame) {
+      if (frame.t === "snapshot" || frame.t === "delta" || frame.t === "removed") {
+        gather(frame);
+        return;
+      }
+      // Anything else may read resources (a resume's `since`) or follow them in meaning.
+      flush();
       switch (frame.t) {
-        case "snapshot":
-          dispatch(snapshotReceived(frame));
-          return;
-        case "delta":
-          dispatch(deltaReceived(frame));
-          return;
-        case "removed":
-          dispatch(removed(frame));
-          return;
         case "welcome":
           settle(frame.id);
           dispatch(welcomed(frame));
@@ -295,8 +325,10 @@ export function createHubMiddleware(options: HubMiddlewareOptions = {}): Middlew
       if (connectRequested.match(action) || reconnectRequested.match(action)) {
         connect();
       } else if (tokenSubmitted.match(action) || signInSkipped.match(action)) {
+        discardBurst(); // the reducers just forgot every resource; so do we
         connect();
       } else if (signedOut.match(action)) {
+        discardBurst();
         clearTimeout(retryTimer);
         detach("signed out");
       } else if (subscriptionRequested.match(action)) {

@@ -4,7 +4,7 @@
  * Intents (`connectRequested`, `subscriptionRequested`, ...) are handled by `hubMiddleware.ts`;
  * everything else here is an event the middleware reports.
  */
-import { createSlice, isAnyOf, type PayloadAction } from "@reduxjs/toolkit";
+import { createAction, createSlice, isAnyOf, type PayloadAction } from "@reduxjs/toolkit";
 import { isRole, type ErrorCode, type Role, type WelcomeFrame } from "@protocol/frames";
 import { signInRequired, signedOut } from "../features/auth/authSlice";
 
@@ -64,9 +64,7 @@ export const hubSlice = createSlice({
   name: "hub",
   initialState,
   reducers: {
-    // ---- intents, handled by the middleware
-    connectRequested() {},
-    reconnectRequested() {},
+    // ---- intents, handled by the middleware (connect intents are plain actions below)
     subscriptionRequested(state, { payload }: PayloadAction<{ pattern: string }>) {
       state.subscriptions[payload.pattern] ??= {
         pattern: payload.pattern,
@@ -149,9 +147,12 @@ export const hubSlice = createSlice({
 
 const noRoles: readonly Role[] = [];
 
+/** Intent: open the socket (the app does this once on start). */
+export const connectRequested = createAction("hub/connectRequested");
+/** Intent: skip the rest of the backoff and reconnect now. */
+export const reconnectRequested = createAction("hub/reconnectRequested");
+
 export const {
-  connectRequested,
-  reconnectRequested,
   subscriptionRequested,
   unsubscriptionRequested,
   connecting,

@@ -6,22 +6,39 @@ afterEach(() => {
   cleanup();
 });
 
-// jsdom has no layout: give the virtualised table a viewport to fill.
-class FixedSizeResizeObserver {
-  observe() {}
-  unobserve() {}
-  disconnect() {}
+// jsdom has neither: the virtualised table observes its size, persistence asks for the scheme.
+if (!("ResizeObserver" in globalThis)) {
+  globalThis.ResizeObserver = class {
+    observe = () => undefined;
+    unobserve = () => undefined;
+    disconnect = () => undefined;
+  };
 }
-globalThis.ResizeObserver ??= FixedSizeResizeObserver;
+if (typeof window !== "undefined" && !("matchMedia" in window)) {
+  Object.defineProperty(window, "matchMedia", {
+    value: (query: string) => ({
+      matches: false,
+      media: query,
+      onchange: null,
+      addEventListener: () => undefined,
+      removeEventListener: () => undefined,
+      dispatchEvent: () => false,
+    }),
+  });
+}
 
-window.matchMedia ??= (query: string) =>
-  ({
-    matches: false,
-    media: query,
-    onchange: null,
-    addListener: () => undefined,
-    removeListener: () => undefined,
-    addEventListener: () => undefined,
-    removeEventListener: () => undefined,
-    dispatchEvent: () => false,
-  }) satisfies MediaQueryList;
+// jsdom has no layout: the virtualised table's scroller gets a viewport of 600 × 1200 px
+// (the virtualizer measures clientHeight/clientWidth), everything else stays 0 as before.
+if (typeof HTMLElement !== "undefined") {
+  const isTableViewport = (element: HTMLElement) => element.dataset.testid === "resource-table";
+  Object.defineProperty(HTMLElement.prototype, "clientHeight", {
+    get(this: HTMLElement) {
+      return isTableViewport(this) ? 600 : 0;
+    },
+  });
+  Object.defineProperty(HTMLElement.prototype, "clientWidth", {
+    get(this: HTMLElement) {
+      return isTableViewport(this) ? 1200 : 0;
+    },
+  });
+}

@@ -47,6 +47,9 @@ export interface Resource {
   lastChange: LastChange | null;
 }
 
+/** The frames that change the set of resources or their state. */
+export type ResourceFrame = SnapshotFrame | DeltaFrame | RemovedFrame;
+
 export type SortKey = "status" | "resource" | "updated_at";
 
 export interface ResourceFilter {
@@ -74,60 +77,21 @@ export const resourcesSlice = createSlice({
   name: "resources",
   initialState: resources.getInitialState({ filter: initialFilter }),
   reducers: {
-    snapshotReceived: {
-      reducer(state, { payload: snapshot }: PayloadAction<SnapshotFrame>) {
-        const current = state.entities[snapshot.resource];
-        // A plain snapshot older than what we hold is a late echo; a reset always wins.
-        if (current !== undefined && !snapshot.reset && snapshot.seq < current.seq) return;
-        resources.setOne(state, {
-          resource: snapshot.resource,
-          seq: snapshot.seq,
-          status: snapshot.status,
-          fields: snapshot.fields,
-          labels: snapshot.labels,
-          updated_at: snapshot.updated_at,
-          ttl_ms: snapshot.ttl_ms ?? null,
-          lastChange:
-            current === undefined ? null : (changeBetween(current, snapshot) ?? current.lastChange),
-        });
-      },
-      // Snapshots arrive in bursts (a subscription, a resume): notify once per burst.
-      prepare: prepareAutoBatched<SnapshotFrame>(),
-    },
-    deltaReceived: {
-      reducer(state, { payload: delta }: PayloadAction<DeltaFrame>) {
-        const current = state.entities[delta.resource];
-        // Unknown or already seen: the hub follows any gap with a snapshot.
-        if (current === undefined || delta.seq <= current.seq) return;
-        const keys: string[] = [];
-        const previousStatus = current.status;
-        current.seq = delta.seq;
-        current.updated_at = delta.at;
-        if (delta.status !== undefined) {
-          current.status = delta.status;
-          keys.push("status");
+    /**
+     * One burst of `snapshot`, `delta` and `removed` frames, in the order the hub sent them.
+     * The middleware gathers a burst into one action because every write to a large
+     * entity map copies it: per frame, 10,000 resources would cost milliseconds each.
+     */
+    framesReceived: {
+      reducer(state, { payload: frames }: PayloadAction<ResourceFrame[]>) {
+        for (const frame of frames) {
+          if (frame.t === "snapshot") applySnapshot(state, frame);
+          else if (frame.t === "delta") applyDelta(state, frame);
+          else resources.removeOne(state, frame.resource);
         }
-        if (delta.ttl_ms !== undefined) {
-          current.ttl_ms = delta.ttl_ms === 0 ? null : delta.ttl_ms;
-          keys.push("ttl_ms");
-        }
-        mergeMap(current.fields, delta.fields, "fields", keys); // a null value removes the key
-        mergeMap(current.labels, delta.labels, "labels", keys);
-        current.lastChange = {
-          seq: delta.seq,
-          at: delta.at,
-          previousStatus: delta.status !== undefined ? previousStatus : null,
-          keys,
-        };
       },
-      // Deltas come in bursts: notify subscribers once per burst, not once per delta.
-      prepare: prepareAutoBatched<DeltaFrame>(),
-    },
-    removed: {
-      reducer(state, { payload }: PayloadAction<RemovedFrame>) {
-        resources.removeOne(state, payload.resource);
-      },
-      prepare: prepareAutoBatched<RemovedFrame>(),
+      // Notify subscribers once per burst, not once per action.
+      prepare: prepareAutoBatched<ResourceFrame[]>(),
     },
     filterChanged(state, { payload }: PayloadAction<Partial<ResourceFilter>>) {
       Object.assign(state.filter, payload);
@@ -140,6 +104,51 @@ export const resourcesSlice = createSlice({
     });
   },
 });
+
+type ResourcesState = ReturnType<typeof resourcesSlice.reducer>;
+
+function applySnapshot(state: ResourcesState, snapshot: SnapshotFrame) {
+  const current = state.entities[snapshot.resource];
+  // A plain snapshot older than what we hold is a late echo; a reset always wins.
+  if (current !== undefined && !snapshot.reset && snapshot.seq < current.seq) return;
+  resources.setOne(state, {
+    resource: snapshot.resource,
+    seq: snapshot.seq,
+    status: snapshot.status,
+    fields: snapshot.fields,
+    labels: snapshot.labels,
+    updated_at: snapshot.updated_at,
+    ttl_ms: snapshot.ttl_ms ?? null,
+    lastChange:
+      current === undefined ? null : (changeBetween(current, snapshot) ?? current.lastChange),
+  });
+}
+
+function applyDelta(state: ResourcesState, delta: DeltaFrame) {
+  const current = state.entities[delta.resource];
+  // Unknown or already seen: the hub follows any gap with a snapshot.
+  if (current === undefined || delta.seq <= current.seq) return;
+  const keys: string[] = [];
+  const previousStatus = current.status;
+  current.seq = delta.seq;
+  current.updated_at = delta.at;
+  if (delta.status !== undefined) {
+    current.status = delta.status;
+    keys.push("status");
+  }
+  if (delta.ttl_ms !== undefined) {
+    current.ttl_ms = delta.ttl_ms === 0 ? null : delta.ttl_ms;
+    keys.push("ttl_ms");
+  }
+  mergeMap(current.fields, delta.fields, "fields", keys); // a null value removes the key
+  mergeMap(current.labels, delta.labels, "labels", keys);
+  current.lastChange = {
+    seq: delta.seq,
+    at: delta.at,
+    previousStatus: delta.status !== undefined ? previousStatus : null,
+    keys,
+  };
+}
 
 function mergeMap<V>(
   target: Record<string, V>,
@@ -183,11 +192,9 @@ function diffKeys<V>(
   }
 }
 
-export const { snapshotReceived, deltaReceived, removed, filterChanged } = resourcesSlice.actions;
+export const { framesReceived, filterChanged } = resourcesSlice.actions;
 
 // ---------------------------------------------------------------- selectors
-
-type ResourcesState = ReturnType<typeof resourcesSlice.reducer>;
 interface WithResources {
   resources: ResourcesState;
 }

@@ -4,7 +4,7 @@ import { restApi } from "../../common/restApi";
 
 export const systemApi = restApi.injectEndpoints({
   endpoints: (build) => ({
-    getHubStatus: build.query<HubStatusBody, void>({ query: () => "status" }),
+    getHubStatus: build.query<HubStatusBody, undefined>({ query: () => "status" }),
   }),
 });
 

@@ -1,0 +1,28 @@
+/** Short human durations and times for a dashboard: "4 s", "3 min", "2 h 5 min". */
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${String(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${String(minutes)} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${String(hours)} h ${String(minutes % 60)} min`;
+  return `${String(Math.floor(hours / 24))} d`;
+}
+
+/** "12 s ago" for a time in the past (clock skew can make it a little in the future). */
+export function formatAge(at: number, now: number): string {
+  return now - at < 1000 ? "just now" : `${formatDuration(now - at)} ago`;
+}
+
+/** Local date and time, to the second, for tooltips and detail panels. */
+export function formatTimestamp(at: number): string {
+  return new Date(at).toLocaleString(undefined, {
+    year: "numeric",
+    month: "short",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+}

@@ -1,0 +1,42 @@
+import { act, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { renderWithProviders } from "../../test/renderWithProviders";
+import { welcome } from "../../test/frames";
+import { signInRequired } from "../auth/authSlice";
+import { connectionLost, reconnectScheduled, welcomed } from "../../hub/hubSlice";
+import { ConnectionBanner } from "./ConnectionBanner";
+
+describe("ConnectionBanner", () => {
+  it("says live, with the hub's name", () => {
+    const { store } = renderWithProviders(<ConnectionBanner />);
+    act(() => {
+      store.dispatch(welcomed(welcome({ server: "fillstack/9.9" })));
+    });
+    expect(screen.getByTestId("connection-banner")).toHaveTextContent(
+      "Live · fillstack/9.9 · 0 resources",
+    );
+  });
+
+  it("counts down to the next attempt after a drop, and offers to retry now", () => {
+    const { store } = renderWithProviders(<ConnectionBanner />);
+    act(() => {
+      store.dispatch(connectionLost({ code: 1001, reason: "" }));
+    });
+    act(() => {
+      store.dispatch(reconnectScheduled({ retryAt: Date.now() + 4000 }));
+    });
+    const banner = screen.getByTestId("connection-banner");
+    expect(banner).toHaveAttribute("data-link", "waiting");
+    expect(banner).toHaveTextContent(/the hub is restarting \(1001\)/);
+    expect(banner).toHaveTextContent(/Reconnecting in [34] s/);
+    expect(screen.getByRole("button", { name: "Retry now" })).toBeVisible();
+  });
+
+  it("says signed out when the hub wants a token", () => {
+    const { store } = renderWithProviders(<ConnectionBanner />);
+    act(() => {
+      store.dispatch(signInRequired({ reason: "unauthorized", message: "token required" }));
+    });
+    expect(screen.getByTestId("connection-banner")).toHaveTextContent("Signed out");
+  });
+});

@@ -1,0 +1,245 @@
+/**
+ * The middleware against a fake socket: the one place a fake is allowed, because here the
+ * unit under test is the protocol state machine, not the socket. The e2e specs drive a real hub.
+ */
+import type { ClientFrame, ServerFrame } from "@protocol/frames";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { makeStore } from "../app/store";
+import { tokenSubmitted } from "../features/auth/authSlice";
+import { publishRequested, selectPublishOutcome } from "../features/publish/publishSlice";
+import { selectResourceById, selectResourceTotal } from "../features/resources/resourcesSlice";
+import { delta, snapshot, welcome } from "../test/frames";
+import type { OpenSocket, SocketEvents } from "./connection";
+import { BURST_MS, CLIENT_NAME } from "./hubMiddleware";
+import { connectRequested, subscriptionRequested } from "./hubSlice";
+
+/** One fake socket per connect: what the middleware sent, and a way to play the hub. */
+class FakeHub {
+  sockets: { events: SocketEvents; sent: ClientFrame[]; closedWith: number | null }[] = [];
+  readonly openSocket: OpenSocket = (_url, events) => {
+    const socket = { events, sent: [] as ClientFrame[], closedWith: null as number | null };
+    this.sockets.push(socket);
+    return {
+      send: (frame) => socket.sent.push(frame),
+      close: (code) => {
+        socket.closedWith = code;
+      },
+    };
+  };
+  get current() {
+    const socket = this.sockets.at(-1);
+    if (socket === undefined) throw new Error("no socket was opened");
+    return socket;
+  }
+  open() {
+    this.current.events.opened();
+  }
+  say(...frames: ServerFrame[]) {
+    for (const frame of frames) this.current.events.frameReceived(frame);
+  }
+  close(code: number, reason = "") {
+    this.current.events.closed(code, reason);
+  }
+  sent<T extends ClientFrame["t"]>(type: T) {
+    return this.current.sent.filter(
+      (frame): frame is Extract<ClientFrame, { t: T }> => frame.t === type,
+    );
+  }
+}
+
+function start(token: string | null = null) {
+  const hub = new FakeHub();
+  const store = makeStore(
+    token === null ? undefined : { auth: { token, signInReason: null, message: null } },
+    { openSocket: hub.openSocket, socketUrl: () => "ws://hub.test/ws", random: () => 0.5 },
+  );
+  store.dispatch(subscriptionRequested({ pattern: "**" }));
+  store.dispatch(connectRequested());
+  return { hub, store };
+}
+
+/** Opens the socket, answers hello with welcome and the subscription with ok. */
+function welcomeAndSubscribe(hub: FakeHub) {
+  hub.open();
+  const hello = hub.sent("hello")[0];
+  hub.say(welcome({ id: hello?.id ?? 0 }));
+  const sub = hub.sent("sub")[0];
+  hub.say({ t: "ok", id: sub?.id ?? 0, count: 0 });
+  return sub;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("hub middleware", () => {
+  it("says hello without a token when there is none, then subscribes after welcome", () => {
+    const { hub, store } = start();
+    hub.open();
+    expect(hub.current.sent).toEqual([{ t: "hello", id: 1, client: CLIENT_NAME }]);
+    hub.say(welcome({ id: 1, roles: ["viewer"] }));
+    expect(store.getState().hub.link).toBe("live");
+    expect(store.getState().hub.session?.roles).toEqual(["viewer"]);
+    expect(hub.sent("sub")).toEqual([{ t: "sub", id: 2, pattern: "**" }]);
+  });
+
+  it("sends the session's token in hello", () => {
+    const { hub } = start("header.payload.signature");
+    hub.open();
+    expect(hub.sent("hello")[0]?.token).toBe("header.payload.signature");
+  });
+
+  it("gathers a burst of resource frames into the store within one burst interval", () => {
+    const { hub, store } = start();
+    welcomeAndSubscribe(hub);
+    hub.say(snapshot("svc/api", { seq: 3 }), delta("svc/api", 4, { status: "down" }));
+    expect(selectResourceTotal(store.getState())).toBe(0);
+    vi.advanceTimersByTime(BURST_MS);
+    expect(selectResourceById(store.getState(), "svc/api")).toMatchObject({
+      seq: 4,
+      status: "down",
+    });
+  });
+
+  it("after a drop, reconnects with backoff and resumes with since: every known resource's seq", () => {
+    const { hub, store } = start();
+    welcomeAndSubscribe(hub);
+    hub.say(snapshot("svc/api", { seq: 3 }), snapshot("host/web-1", { seq: 8 }));
+    hub.close(1001, "hub shutting down");
+    expect(store.getState().hub.link).toBe("waiting");
+    expect(store.getState().hub.retryAt).not.toBeNull();
+    // The resources stay on screen while the hub is away.
+    expect(selectResourceTotal(store.getState())).toBe(2);
+
+    vi.advanceTimersByTime(500);
+    expect(hub.sockets).toHaveLength(2);
+    const resumed = welcomeAndSubscribe(hub);
+    expect(resumed).toMatchObject({
+      t: "sub",
+      pattern: "**",
+      since: { "svc/api": 3, "host/web-1": 8 },
+    });
+
+    // Replayed deltas already seen are ignored; later ones apply.
+    hub.say(delta("svc/api", 3, { status: "down" }), delta("svc/api", 4, { status: "degraded" }));
+    vi.advanceTimersByTime(BURST_MS);
+    expect(selectResourceById(store.getState(), "svc/api")).toMatchObject({
+      seq: 4,
+      status: "degraded",
+    });
+    expect(store.getState().hub.attempt).toBe(0);
+  });
+
+  it("waits longer after each failed attempt", () => {
+    const { hub, store } = start();
+    const delays: number[] = [];
+    for (let attempt = 0; attempt < 4; attempt += 1) {
+      hub.close(1006);
+      const { retryAt } = store.getState().hub;
+      delays.push((retryAt ?? 0) - Date.now());
+      vi.advanceTimersByTime(60_000);
+    }
+    expect(delays).toEqual([375, 750, 1500, 3000]);
+  });
+
+  it("asks for sign-in and stops reconnecting when the hub refuses the hello (error + 4001)", () => {
+    const { hub, store } = start();
+    hub.open();
+    hub.say({ t: "error", id: 1, code: "unauthorized", message: "a token is required" });
+    hub.close(4001, "unauthorized");
+    expect(store.getState().hub.link).toBe("signedOut");
+    expect(store.getState().auth).toMatchObject({
+      signInReason: "unauthorized",
+      message: "a token is required",
+    });
+    vi.advanceTimersByTime(120_000);
+    expect(hub.sockets).toHaveLength(1);
+
+    store.dispatch(tokenSubmitted({ token: "new.token.here" }));
+    expect(hub.sockets).toHaveLength(2);
+    hub.open();
+    expect(hub.sent("hello")[0]?.token).toBe("new.token.here");
+  });
+
+  it("asks for sign-in when the token expires mid-session (4002)", () => {
+    const { hub, store } = start("old.token.here");
+    welcomeAndSubscribe(hub);
+    hub.close(4002, "token expired");
+    expect(store.getState().auth).toMatchObject({ token: null, signInReason: "expired" });
+    expect(store.getState().hub.link).toBe("signedOut");
+  });
+
+  it("publishes with a pub frame and reports the ack's seq", () => {
+    const { hub, store } = start();
+    welcomeAndSubscribe(hub);
+    const { ticket } = store.dispatch(
+      publishRequested({ resource: "svc/api", status: "up", fields: { a: 1 } }),
+    ).payload;
+    const pub = hub.sent("pub")[0];
+    expect(pub).toMatchObject({ t: "pub", resource: "svc/api", status: "up", fields: { a: 1 } });
+    hub.say({ t: "ack", id: pub?.id ?? 0, seq: 7 });
+    expect(selectPublishOutcome(store.getState(), ticket)).toEqual({
+      state: "acknowledged",
+      resource: "svc/api",
+      seq: 7,
+    });
+  });
+
+  it("reports the hub's error for a refused publish", () => {
+    const { hub, store } = start();
+    welcomeAndSubscribe(hub);
+    const { ticket } = store.dispatch(
+      publishRequested({ resource: "svc/api", status: "up" }),
+    ).payload;
+    hub.say({
+      t: "error",
+      id: hub.sent("pub")[0]?.id ?? 0,
+      code: "forbidden",
+      message: "role viewer may not publish",
+    });
+    expect(selectPublishOutcome(store.getState(), ticket)).toMatchObject({
+      state: "rejected",
+      code: "forbidden",
+    });
+  });
+
+  it("refuses a publish at once while not connected", () => {
+    const { store } = start();
+    const { ticket } = store.dispatch(
+      publishRequested({ resource: "svc/api", status: "up" }),
+    ).payload;
+    expect(selectPublishOutcome(store.getState(), ticket)).toMatchObject({
+      state: "rejected",
+      code: "unavailable",
+    });
+  });
+
+  it("treats a hub silent for two heartbeats as lost, and pings it before that", () => {
+    const { hub, store } = start();
+    hub.open();
+    hub.say(welcome({ id: 1, heartbeat_ms: 1000 }));
+    vi.advanceTimersByTime(1000);
+    expect(hub.sent("ping").length).toBeGreaterThan(0);
+    vi.advanceTimersByTime(2000);
+    expect(store.getState().hub.link).toBe("waiting");
+    expect(hub.sockets[0]?.closedWith).toBe(1000);
+  });
+
+  it("keeps a resume's since within the hub's frame limit", () => {
+    const { hub } = start();
+    welcomeAndSubscribe(hub);
+    hub.say(...Array.from({ length: 200 }, (_, index) => snapshot(`load/r-${String(index)}`)));
+    vi.advanceTimersByTime(BURST_MS);
+    hub.close(1001);
+    vi.advanceTimersByTime(500);
+    hub.open();
+    hub.say(welcome({ id: hub.sent("hello")[0]?.id ?? 0, max_frame_bytes: 2048 }));
+    const { since } = hub.sent("sub")[0]!;
+    const kept = Object.keys(since ?? {}).length;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(200);
+  });
+});

@@ -1,0 +1,268 @@
+//! Bad input, table-driven: every error code and close code a socket can produce
+//! before auth exists, with the message naming the problem.
+mod support;
+
+use actix_http::ws::Item;
+use awc::ws::Message;
+use bytes::Bytes;
+use fillstack_loadtest::Client;
+use fillstack_protocol::{ClientFrame, Codec, ErrorCode, ServerFrame};
+use serde_json::json;
+use support::*;
+
+/// Frames answered with an `error`; the session stays open.
+#[actix_web::test]
+async fn each_bad_frame_gets_one_error_naming_the_problem_and_the_session_stays_open() {
+    let hub = TestHub::start().await;
+    let long = "x".repeat(300);
+    let cases = [
+        (
+            json!({"t": "launch", "id": 1}),
+            Some(1),
+            ErrorCode::BadFrame,
+            "unknown variant `launch`",
+        ),
+        (
+            json!({"t": "get", "id": 2}),
+            Some(2),
+            ErrorCode::BadFrame,
+            "missing field `resource`",
+        ),
+        (
+            json!({"t": "get", "id": "x", "resource": "a"}),
+            None,
+            ErrorCode::BadFrame,
+            "invalid type",
+        ),
+        (
+            json!({"id": 3}),
+            Some(3),
+            ErrorCode::BadFrame,
+            "missing field `t`",
+        ),
+        (
+            json!({"t": "get", "id": 4, "resource": "a//b"}),
+            Some(4),
+            ErrorCode::Invalid,
+            "resource id `a//b` has an empty segment",
+        ),
+        (
+            json!({"t": "sub", "id": 5, "pattern": "x/***"}),
+            Some(5),
+            ErrorCode::Invalid,
+            "pattern `x/***` is not an id, `p/*`, `p/**` or `**`",
+        ),
+        (
+            json!({"t": "pub", "id": 6, "resource": "a", "status": "fine"}),
+            Some(6),
+            ErrorCode::Invalid,
+            "status `fine` is not one of up, degraded, down, unknown, stale, maintenance",
+        ),
+        (
+            json!({"t": "pub", "id": 7, "resource": "a", "fields": {"cpu": long}}),
+            Some(7),
+            ErrorCode::Invalid,
+            "field `cpu` is 300 bytes; the limit is 256",
+        ),
+        (
+            json!({"t": "pub", "id": 8, "resource": "a", "fields": {"cpu": [1]}}),
+            Some(8),
+            ErrorCode::BadFrame,
+            "an integer, float, bool or string",
+        ),
+        (
+            json!({"t": "history", "id": 9, "resource": "a", "since": 0, "limit": 5000}),
+            Some(9),
+            ErrorCode::Invalid,
+            "limit 5000 is out of range 1..=1000",
+        ),
+        (
+            json!({"t": "get", "id": 10, "resource": "svc/none"}),
+            Some(10),
+            ErrorCode::NotFound,
+            "resource `svc/none` does not exist",
+        ),
+        (
+            json!({"t": "history", "id": 11, "resource": "svc/none", "since": 0}),
+            Some(11),
+            ErrorCode::NotFound,
+            "resource `svc/none` does not exist",
+        ),
+        (
+            json!({"t": "pub", "id": 12, "resource": "a", "ttl_ms": 999_999_999_999u64}),
+            Some(12),
+            ErrorCode::Invalid,
+            "ttl_ms 999999999999 is longer than",
+        ),
+    ];
+    for codec in [Codec::MsgPack, Codec::Json] {
+        let mut client = Client::connect_hello(&hub.url(), codec).await.unwrap();
+        for (frame, id, code, says) in &cases {
+            client.send_raw(codec.encode(frame)).await.unwrap();
+            let ServerFrame::Error {
+                id: got_id,
+                code: got_code,
+                message,
+                ..
+            } = next(&mut client).await
+            else {
+                panic!("{frame} should get an error")
+            };
+            assert_eq!((got_id, got_code), (*id, *code), "{frame}: {message}");
+            assert!(
+                message.contains(says),
+                "{frame}: `{message}` should say `{says}`"
+            );
+        }
+        let id = client.next_id();
+        assert!(matches!(
+            client
+                .request(&ClientFrame::Ping { id }, secs(5))
+                .await
+                .unwrap(),
+            ServerFrame::Pong { .. }
+        ));
+    }
+}
+
+#[actix_web::test]
+async fn nesting_deeper_than_16_levels_is_bad_frame_and_never_exhausts_the_stack() {
+    let hub = TestHub::start().await;
+    let mut client = hub.client().await;
+    let mut deep = vec![
+        0x82, 0xa1, b't', 0xa4, b'p', b'i', b'n', b'g', 0xa2, b'i', b'd',
+    ];
+    deep.extend(std::iter::repeat_n(0x91, 50_000));
+    deep.push(0x01);
+    client.send_raw(Bytes::from(deep)).await.unwrap();
+    let ServerFrame::Error { code, message, .. } = next(&mut client).await else {
+        panic!()
+    };
+    assert_eq!(
+        (code, message.as_str()),
+        (ErrorCode::BadFrame, "the frame nests deeper than 16 levels")
+    );
+}
+
+async fn closed_after(hub: &TestHub, message: Message) -> (Option<u16>, String) {
+    let mut client = hub.client().await;
+    client.send_message(message).await.unwrap();
+    let closed = client.closed_within(secs(5)).await.unwrap();
+    (closed.code, closed.reason)
+}
+
+#[actix_web::test]
+async fn bytes_that_are_not_a_frame_close_1007_and_oversized_frames_close_1009() {
+    let hub = TestHub::start().await;
+    let array = Codec::MsgPack.encode(&vec![1, 2, 3]);
+    assert_eq!(
+        closed_after(&hub, Message::Binary(array)).await,
+        (Some(1007), "a frame must be a MessagePack map".into())
+    );
+    let text = Message::Text("[1,2]".into());
+    assert_eq!(
+        closed_after(&hub, text).await,
+        (Some(1007), "a frame must be a JSON object".into())
+    );
+    let mut trailing = Codec::MsgPack.encode(&ClientFrame::Ping { id: 1 }).to_vec();
+    trailing.extend_from_slice(&[0xc0, 0xc0]);
+    assert_eq!(
+        closed_after(&hub, Message::Binary(trailing.into())).await.0,
+        Some(1007)
+    );
+    // Invalid UTF-8 in a text message, sent in two fragments.
+    let mut client = hub.client().await;
+    client
+        .send_message(Message::Continuation(Item::FirstText(Bytes::from_static(
+            b"{\"t\":\"",
+        ))))
+        .await
+        .unwrap();
+    client
+        .send_message(Message::Continuation(Item::Last(Bytes::from_static(
+            b"\xff\xfe\"}",
+        ))))
+        .await
+        .unwrap();
+    let closed = client.closed_within(secs(5)).await.unwrap();
+    assert_eq!(
+        (closed.code, closed.reason.as_str()),
+        (Some(1007), "a text frame is not valid UTF-8")
+    );
+    let huge = Message::Binary(Bytes::from(vec![0x80; 70 * 1024]));
+    assert_eq!(
+        closed_after(&hub, huge).await,
+        (Some(1009), "a frame is larger than 65536 bytes".into())
+    );
+    // The same limit holds however the message is fragmented.
+    let mut client = hub.client().await;
+    for _ in 0..3 {
+        client
+            .send_message(Message::Continuation(Item::Continue(Bytes::from(
+                vec![0; 30 * 1024],
+            ))))
+            .await
+            .ok();
+    }
+    let mut client2 = hub.client().await;
+    client2
+        .send_message(Message::Continuation(Item::FirstBinary(Bytes::from(
+            vec![0x80; 40 * 1024],
+        ))))
+        .await
+        .unwrap();
+    client2
+        .send_message(Message::Continuation(Item::Last(Bytes::from(
+            vec![0; 40 * 1024],
+        ))))
+        .await
+        .unwrap();
+    assert_eq!(
+        client2.closed_within(secs(5)).await.unwrap().code,
+        Some(1009)
+    );
+}
+
+#[actix_web::test]
+async fn a_session_without_hello_is_closed_4001() {
+    let hub = TestHub::builder().hello_timeout(ms(200)).start().await;
+    let mut silent = Client::connect(&hub.url(), Codec::MsgPack).await.unwrap();
+    let ServerFrame::Error { code, message, .. } = next(&mut silent).await else {
+        panic!()
+    };
+    assert_eq!(
+        (code, message.as_str()),
+        (ErrorCode::Unauthorized, "no hello within 200 ms")
+    );
+    assert_eq!(
+        silent.closed_within(secs(5)).await.unwrap().code,
+        Some(4001)
+    );
+    let mut hasty = Client::connect(&hub.url(), Codec::Json).await.unwrap();
+    hasty.send(&ClientFrame::Ping { id: 5 }).await.unwrap();
+    let ServerFrame::Error {
+        id, code, message, ..
+    } = next(&mut hasty).await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (id, code, message.as_str()),
+        (
+            Some(5),
+            ErrorCode::Unauthorized,
+            "the first frame must be hello"
+        )
+    );
+    assert_eq!(hasty.closed_within(secs(5)).await.unwrap().code, Some(4001));
+}
+
+#[actix_web::test]
+async fn a_client_offering_no_subprotocol_speaks_msgpack() {
+    let hub = TestHub::start().await;
+    let mut client = Client::connect_with(&hub.url(), None, &[]).await.unwrap();
+    assert!(matches!(
+        client.hello(None).await.unwrap(),
+        ServerFrame::Welcome { .. }
+    ));
+}
