@@ -4,6 +4,8 @@ import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 
 const protocolTypes = fileURLToPath(new URL("../protocol/ts", import.meta.url));
+/** `@protocol/frames` is `protocol/ts/frames.ts`: the SPA never redeclares frame types. */
+export const protocolAlias = { "@protocol": protocolTypes };
 
 /** The hub a dev server or `vite preview` forwards `/ws` and `/api` to. */
 const hub = process.env.FILLSTACK_HUB ?? "http://127.0.0.1:8080";
@@ -14,7 +16,7 @@ const hubProxy = {
 
 export default defineConfig({
   plugins: [react()],
-  resolve: { alias: { "@protocol": protocolTypes } },
+  resolve: { alias: protocolAlias },
   build: {
     // Every asset becomes a hashed file under dist/assets/: no data: URIs for the hub's CSP.
     assetsInlineLimit: 0,

@@ -1,7 +1,9 @@
 import { defineConfig } from "vitest/config";
+import { protocolAlias } from "./vite.config.ts";
 
 /** End-to-end specs: a real hub, a real Chromium, one scenario after another. */
 export default defineConfig({
+  resolve: { alias: protocolAlias },
   test: {
     environment: "node",
     include: ["e2e/**/*.e2e.ts"],

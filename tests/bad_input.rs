@@ -1,5 +1,7 @@
 //! Bad input, table-driven: every error code and close code a socket can produce
 //! before auth exists, with the message naming the problem.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a failure is the test failing
+
 mod support;
 
 use actix_http::ws::Item;

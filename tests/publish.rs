@@ -1,4 +1,6 @@
 //! Publishing: acks after durability, seq per change, merge rules, concurrency.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a failure is the test failing
+
 mod support;
 
 use fillstack_protocol::{ClientFrame, PublishFrame, Scalar, ServerFrame};

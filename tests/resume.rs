@@ -1,4 +1,6 @@
 //! Resume with `since`: missed deltas, reset snapshots, and removals while away.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a failure is the test failing
+
 mod support;
 
 use fillstack_protocol::{ServerFrame, Status};

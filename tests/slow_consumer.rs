@@ -1,5 +1,7 @@
 //! Slow consumers: conflation into reset snapshots (never a gap), and 4009 for a
 //! client that stays unreadable.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a failure is the test failing
+
 mod support;
 
 use fillstack_loadtest::Client;

@@ -1,5 +1,7 @@
 //! Subscriptions: snapshot then live deltas, patterns, resources created later, unsub,
 //! get and history.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a failure is the test failing
+
 mod support;
 
 use fillstack_protocol::{ClientFrame, ErrorCode, HistoryEntry, Scalar, ServerFrame, Status};

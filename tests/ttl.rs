@@ -1,4 +1,6 @@
 //! TTL: silence past `ttl_ms` turns a resource `stale`, pushed like any change.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a failure is the test failing
+
 mod support;
 
 use fillstack_protocol::{ClientFrame, PublishFrame, ServerFrame, Status};

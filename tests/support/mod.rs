@@ -82,10 +82,12 @@ pub struct TestHub {
 
 impl TestHub {
     pub fn builder() -> TestHubBuilder {
-        let mut config = Config::default();
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        config.workers = 2;
-        config.resource_threads = 2;
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            workers: 2,
+            resource_threads: 2,
+            ..Config::default()
+        };
         TestHubBuilder { config }
     }
 

@@ -105,7 +105,7 @@ export function App() {
                       ? { view: tab.view, resource: null }
                       : { view: tab.view },
                   )}
-                  sx={{ minHeight: 48, textTransform: "none" }}
+                  sx={{ minHeight: 48 }}
                 />
               ))}
             </Tabs>

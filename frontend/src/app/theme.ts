@@ -56,7 +56,12 @@ export function makeTheme(mode: ThemeMode): Theme {
     components: {
       MuiAppBar: { defaultProps: { elevation: 0, color: "default" } },
       MuiPaper: { defaultProps: { variant: "outlined" } },
-      MuiButton: { defaultProps: { size: "small", disableElevation: true } },
+      MuiButton: {
+        defaultProps: { size: "small", disableElevation: true },
+        styleOverrides: { root: { textTransform: "none", fontWeight: 600 } },
+      },
+      MuiToggleButton: { styleOverrides: { root: { textTransform: "none" } } },
+      MuiTab: { styleOverrides: { root: { textTransform: "none" } } },
       MuiTextField: { defaultProps: { size: "small" } },
       MuiChip: { defaultProps: { size: "small" } },
       MuiTooltip: { defaultProps: { arrow: true } },

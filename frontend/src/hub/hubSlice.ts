@@ -102,8 +102,8 @@ export const hubSlice = createSlice({
       subscription.count = payload.count;
     },
     connectionLost(state, { payload }: PayloadAction<{ code: number; reason: string }>) {
+      // The last session stays: its roles still decide what the UI offers while reconnecting.
       state.lastClose = payload;
-      state.session = null;
       if (state.link !== "signedOut") state.link = "waiting";
       for (const subscription of Object.values(state.subscriptions)) {
         subscription.state = "pending";

@@ -315,3 +315,21 @@ fn huge_declared_lengths_are_truncation_not_allocation() {
         FrameErrorKind::Undecodable
     );
 }
+
+#[test]
+fn protocol_md_shows_every_json_fixture_as_it_is() {
+    let doc =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("PROTOCOL.md"))
+            .unwrap();
+    for (name, _) in client_fixtures()
+        .into_iter()
+        .map(|(n, _)| (n, ()))
+        .chain(server_fixtures().into_iter().map(|(n, _)| (n, ())))
+    {
+        let json = std::fs::read_to_string(fixtures_dir().join(format!("{name}.json"))).unwrap();
+        assert!(
+            doc.contains(json.trim_end()),
+            "PROTOCOL.md does not show fixtures/{name}.json"
+        );
+    }
+}

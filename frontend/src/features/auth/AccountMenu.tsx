@@ -40,7 +40,6 @@ export function AccountMenu() {
           setAnchor(event.currentTarget);
         }}
         aria-haspopup="menu"
-        sx={{ textTransform: "none" }}
       >
         {claims.sub ?? "signed in"}
       </Button>

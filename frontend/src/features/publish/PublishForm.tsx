@@ -238,6 +238,7 @@ export function PublishForm({ resource }: { resource: string | null }) {
               setDraft({ ...draft, status: event.target.value as Status | "" });
             }}
             sx={{ width: 170 }}
+            slotProps={{ inputLabel: { shrink: true }, select: { displayEmpty: true } }}
           >
             <MenuItem value="">(unchanged)</MenuItem>
             {STATUSES.map((status) => (
@@ -253,8 +254,9 @@ export function PublishForm({ resource }: { resource: string | null }) {
               setDraft({ ...draft, ttlMs: event.target.value });
             }}
             helperText="0 clears it"
+            placeholder="unchanged"
             sx={{ width: 140 }}
-            slotProps={{ htmlInput: { inputMode: "numeric" } }}
+            slotProps={{ htmlInput: { inputMode: "numeric" }, inputLabel: { shrink: true } }}
           />
         </Box>
         <FieldRows

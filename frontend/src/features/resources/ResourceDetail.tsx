@@ -139,6 +139,7 @@ export function ResourceDetail({ id, onClose }: { id: string; onClose: () => voi
         if (event.key === "Escape") onClose();
       }}
       sx={{
+        flex: 1,
         display: "flex",
         flexDirection: "column",
         minHeight: 0,

@@ -56,7 +56,7 @@ export function ResourceFilters() {
         error={patternProblem !== null}
         helperText={patternProblem ?? " "}
         sx={{ width: 220 }}
-        slotProps={{ htmlInput: { spellCheck: false } }}
+        slotProps={{ htmlInput: { spellCheck: false }, inputLabel: { shrink: true } }}
       />
       <TextField
         label="Search"
@@ -66,6 +66,7 @@ export function ResourceFilters() {
         helperText=" "
         sx={{ width: 220 }}
         slotProps={{
+          inputLabel: { shrink: true },
           input: {
             startAdornment: (
               <InputAdornment position="start">
@@ -116,7 +117,7 @@ export function ResourceFilters() {
               key={status}
               value={status}
               aria-label={`${status}: ${String(counts[status])}`}
-              sx={{ gap: 0.5, py: 0.5, textTransform: "none" }}
+              sx={{ gap: 0.5, py: 0.5 }}
             >
               <Icon sx={{ fontSize: 16 }} aria-hidden />
               {status} {counts[status]}

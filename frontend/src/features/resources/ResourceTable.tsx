@@ -152,6 +152,16 @@ export function ResourceTable({
     scroller.current?.querySelector<HTMLElement>(`[data-index="${String(active)}"]`)?.focus();
   });
 
+  // A resource opened from elsewhere (a link, the URL) scrolls into view once.
+  const selectedIndex = selected === null ? -1 : ids.indexOf(selected);
+  const scrolledTo = useRef<string | null>(null);
+  useEffect(() => {
+    if (selectedIndex < 0 || scrolledTo.current === selected) return;
+    scrolledTo.current = selected;
+    setActiveIndex(selectedIndex);
+    virtualizer.scrollToIndex(selectedIndex, { align: "center" });
+  }, [selected, selectedIndex, virtualizer]);
+
   const open = useCallback(
     (id: string, index: number) => {
       setActiveIndex(index);

@@ -23,7 +23,13 @@ export function ResourcesPage({ selected }: { selected: string | null }) {
       <Box
         component="section"
         aria-label="Resource table"
-        sx={{ display: "flex", flexDirection: "column", flex: 1, minWidth: 0 }}
+        sx={{
+          display: "flex",
+          flexDirection: "column",
+          flex: 1,
+          minWidth: 0,
+          bgcolor: "background.paper",
+        }}
       >
         <ResourceFilters />
         <ResourceTable selected={selected} onOpen={open} />

@@ -37,6 +37,7 @@ export function StatusChip({
       data-status={status}
       sx={{
         display: "inline-flex",
+        width: "fit-content",
         alignItems: "center",
         gap: 0.5,
         px: size === "large" ? 1.25 : 0.75,

@@ -9,7 +9,12 @@ import { routeHref } from "../../common/hashRoute";
 import { describeRestError } from "../../common/restApi";
 import { formatAge, formatDuration } from "../../common/time";
 import { useNow } from "../../common/useNow";
-import { selectClockOffsetMs, selectSession, selectSubscriptions } from "../../hub/hubSlice";
+import {
+  selectClockOffsetMs,
+  selectLink,
+  selectSession,
+  selectSubscriptions,
+} from "../../hub/hubSlice";
 import { selectResourcesMatching } from "../resources/resourcesSlice";
 import { StatusChip } from "../resources/StatusChip";
 import { useGetHubStatusQuery } from "./systemApi";
@@ -47,6 +52,7 @@ function Facts({ rows }: { rows: [string, ReactNode][] }) {
 export function SystemPage() {
   const hubResources = useAppSelector((state) => selectResourcesMatching(state, HUB_PATTERN));
   const session = useAppSelector(selectSession);
+  const link = useAppSelector(selectLink);
   const subscriptions = useAppSelector(selectSubscriptions);
   const clockOffset = useAppSelector(selectClockOffsetMs);
   const status = useGetHubStatusQuery(undefined, { pollingInterval: 10_000 });
@@ -149,6 +155,7 @@ export function SystemPage() {
           ) : (
             <Facts
               rows={[
+                ["link", link === "live" ? "live" : `${link} (the last session the hub granted)`],
                 ["server", session.server],
                 ["session", session.session],
                 ["roles", session.roles.join(", ") || "none"],

@@ -1,0 +1,169 @@
+/**
+ * The dashboard against a real hub in a real (headless) Chromium: live publishes, a status
+ * change, a hub killed and restarted under the page, and 5,000 resources. The hub binary comes
+ * from FILLSTACK_BIN (default ../target/debug/fillstack); dist/ must be built (`npm run e2e`).
+ */
+import type { Browser, Page } from "playwright-core";
+import type { PreviewServer } from "vite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  launchBrowser,
+  openPage,
+  screenshot,
+  waitForCount,
+  waitForLink,
+  waitForRow,
+} from "./support/browser";
+import { HubProcess } from "./support/hubProcess";
+import { startPreview } from "./support/previewServer";
+import { Publisher } from "./support/publisher";
+
+const LOAD = 5000;
+
+describe("dashboard against a real hub", () => {
+  let hub: HubProcess;
+  let preview: PreviewServer;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+  let publisher: Publisher;
+
+  beforeAll(async () => {
+    hub = new HubProcess();
+    await hub.start();
+    ({ url, server: preview } = await startPreview(hub.httpUrl));
+    browser = await launchBrowser();
+    publisher = await Publisher.connect(hub.httpUrl);
+    page = await openPage(browser, `${url}/#/resources`);
+    await waitForLink(page, "live");
+  });
+
+  afterAll(async () => {
+    publisher.close();
+    await browser.close();
+    await preview.close();
+    await hub.stop();
+  });
+
+  it("shows a publish in the table live", async () => {
+    await publisher.publish({
+      resource: "e2e/api",
+      status: "up",
+      fields: { latency_ms: 12 },
+      labels: { team: "core" },
+    });
+    await waitForRow(page, "e2e/api", "up");
+    expect(await page.textContent('[data-resource="e2e/api"]')).toContain("latency_ms=12");
+  });
+
+  it("updates the row when the status changes", async () => {
+    const seq = await publisher.publish({
+      resource: "e2e/api",
+      status: "down",
+      fields: { latency_ms: 900 },
+    });
+    await waitForRow(page, "e2e/api", "down");
+    const row = await page.textContent('[data-resource="e2e/api"]');
+    expect(row).toContain("latency_ms=900");
+    expect(row).toContain(String(seq));
+  });
+
+  it("recovers by itself after the hub is killed and restarted, and shows later changes", async () => {
+    publisher.close();
+    await hub.kill();
+    await waitForLink(page, "waiting");
+    // The last known state stays on screen while the hub is away.
+    await waitForRow(page, "e2e/api", "down", 1000);
+
+    await hub.start(hub.address);
+    publisher = await Publisher.connect(hub.httpUrl);
+    const seq = await publisher.publish({ resource: "e2e/api", status: "degraded" });
+    await publisher.publish({ resource: "e2e/db", status: "up" });
+
+    await waitForLink(page, "live", 45_000);
+    await waitForRow(page, "e2e/api", "degraded");
+    await waitForRow(page, "e2e/db", "up");
+    expect(await page.locator('[role="row"][data-resource="e2e/api"]').count()).toBe(1);
+    expect(await page.textContent('[data-resource="e2e/api"]')).toContain(String(seq));
+  });
+
+  it(`loads ${String(LOAD)} resources and keeps them updating`, async () => {
+    const names = Array.from(
+      { length: LOAD },
+      (_, index) => `load/r-${String(index).padStart(4, "0")}`,
+    );
+    await publisher.publishAll(
+      names.map((resource, index) => ({ resource, status: "up", fields: { n: index } })),
+    );
+
+    const started = Date.now();
+    const fresh = await openPage(browser, `${url}/#/`);
+    await waitForCount(fresh, '[data-testid="resource-total"]', LOAD, 60_000);
+    console.log(
+      `time to first full render of ${String(LOAD)} resources: ${String(Date.now() - started)} ms`,
+    );
+
+    const updated = names.slice(0, 500);
+    await publisher.publishAll(updated.map((resource) => ({ resource, status: "down" })));
+    await waitForCount(fresh, '[data-testid="status-count-down"]', updated.length, 30_000);
+    console.log(`screenshot: ${await screenshot(fresh, "overview")}`);
+
+    await fresh.goto(`${url}/#/resources/load/r-0001`);
+    await waitForRow(fresh, "load/r-0001", "down");
+    await fresh.waitForSelector('[data-testid="resource-detail"]');
+    console.log(`screenshot: ${await screenshot(fresh, "resources")}`);
+    await fresh.click('button[aria-label="Switch to the dark theme"]');
+    console.log(`screenshot: ${await screenshot(fresh, "resources-dark")}`);
+    await fresh.close();
+  });
+});
+
+describe.skipIf(process.env.FILLSTACK_E2E_AUTH !== "1")(
+  "sign-in when the hub requires a token",
+  () => {
+    const secret = "e2e-secret-that-is-long-enough-for-hs256";
+    let hub: HubProcess;
+    let preview: PreviewServer;
+    let browser: Browser;
+
+    beforeAll(async () => {
+      hub = new HubProcess({ env: { FILLSTACK_JWT_SECRET: secret } });
+      await hub.start();
+      ({ server: preview } = await startPreview(hub.httpUrl));
+      browser = await launchBrowser();
+    });
+
+    afterAll(async () => {
+      await browser.close();
+      await preview.close();
+      await hub.stop();
+    });
+
+    it("shows the sign-in page, takes a pasted token and then shows the data", async () => {
+      const { execFileSync } = await import("node:child_process");
+      const { hubBinary } = await import("./support/hubProcess");
+      const token = execFileSync(
+        hubBinary,
+        ["token", "--sub", "e2e", "--roles", "admin", "--ttl", "1h"],
+        {
+          env: { ...process.env, FILLSTACK_JWT_SECRET: secret },
+        },
+      )
+        .toString()
+        .trim();
+      const publisher = await Publisher.connect(hub.httpUrl, token);
+      await publisher.publish({ resource: "e2e/secured", status: "up" });
+      publisher.close();
+
+      const url = preview.resolvedUrls?.local[0]?.replace(/\/$/, "") ?? "";
+      const page = await openPage(browser, `${url}/#/resources`);
+      await waitForLink(page, "signedOut");
+      await page.fill("textarea[aria-invalid]", token);
+      expect(await page.textContent('[aria-label="Token claims"]')).toContain("e2e");
+      await page.click('button[type="submit"]');
+      await waitForLink(page, "live");
+      await waitForRow(page, "e2e/secured", "up");
+      await page.close();
+    });
+  },
+);

@@ -1,0 +1,75 @@
+//! Graceful stop: SIGTERM closes every session with 1001, flushes, exits 0.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a failure is the test failing
+
+mod support;
+
+use std::time::Instant;
+
+use fillstack_loadtest::Client;
+use fillstack_protocol::Codec;
+use support::*;
+
+#[actix_web::test]
+async fn sigterm_closes_sessions_with_1001_and_exits_0_keeping_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut hub = HubProcess::start(&data, &[]);
+    let mut watcher = Client::connect_hello(&hub.url(), Codec::MsgPack)
+        .await
+        .unwrap();
+    watcher.subscribe("**", None).await.unwrap();
+    let mut publisher = Client::connect_hello(&hub.url(), Codec::Json)
+        .await
+        .unwrap();
+    let seq = publisher
+        .publish("svc/stay", Some("up"), fields(&[]))
+        .await
+        .unwrap();
+    let ready = awc::Client::new()
+        .get(format!("http://{}/readyz", hub.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+
+    let asked = Instant::now();
+    hub.signal("TERM");
+    let closed = watcher.closed_within(secs(10)).await.unwrap();
+    assert_eq!(
+        (closed.code, closed.reason.as_str()),
+        (Some(1001), "hub shutting down")
+    );
+    let status = hub.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        asked.elapsed() < secs(10),
+        "stopped in {:?}",
+        asked.elapsed()
+    );
+
+    let hub = HubProcess::start(&data, &[]);
+    let mut reader = Client::connect_hello(&hub.url(), Codec::MsgPack)
+        .await
+        .unwrap();
+    assert_eq!(reader.subscribe("svc/stay", None).await.unwrap(), 1);
+    let fillstack_protocol::ServerFrame::Snapshot(snapshot) = next(&mut reader).await else {
+        panic!()
+    };
+    assert_eq!(snapshot.seq, seq);
+}
+
+#[test]
+fn a_non_loopback_listen_without_auth_exits_2_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(binary())
+        .args(["serve", "--listen", "0.0.0.0:0", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--listen") && stderr.contains("--insecure-no-auth"),
+        "{stderr}"
+    );
+}
