@@ -268,41 +268,35 @@ impl RawSocket {
 
     /// The next MessagePack frame (`None` on close, end or timeout).
     pub async fn next_frame(&mut self, within: Duration) -> Option<ServerFrame> {
-        use tokio::io::AsyncReadExt;
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            if let Some((opcode, payload, used)) = parse_frame(&self.buffer) {
-                self.buffer.drain(..used);
-                match opcode {
-                    0x2 => return Some(Codec::MsgPack.decode(&payload).unwrap()),
-                    0x8 => return None,
-                    _ => continue,
-                }
+            match self.next_raw(deadline).await? {
+                (0x2, payload) => return Some(Codec::MsgPack.decode(&payload).unwrap()),
+                (0x8, _) => return None,
+                _ => {}
             }
-            let mut chunk = vec![0u8; 64 * 1024];
-            let read = tokio::time::timeout_at(deadline, self.stream.read(&mut chunk))
-                .await
-                .ok()?
-                .ok()?;
-            if read == 0 {
-                return None;
-            }
-            self.buffer.extend_from_slice(&chunk[..read]);
         }
     }
 
     /// Reads frames until a close frame; returns its code.
     pub async fn read_until_close(&mut self, within: Duration) -> Option<u16> {
-        use tokio::io::AsyncReadExt;
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            while let Some((opcode, payload, used)) = parse_frame(&self.buffer) {
+            if let (0x8, payload) = self.next_raw(deadline).await? {
+                return payload
+                    .get(..2)
+                    .map(|code| u16::from_be_bytes([code[0], code[1]]));
+            }
+        }
+    }
+
+    /// The next frame's opcode and payload (`None` on end or at `deadline`).
+    async fn next_raw(&mut self, deadline: tokio::time::Instant) -> Option<(u8, Vec<u8>)> {
+        use tokio::io::AsyncReadExt;
+        loop {
+            if let Some((opcode, payload, used)) = parse_frame(&self.buffer) {
                 self.buffer.drain(..used);
-                if opcode == 0x8 {
-                    return payload
-                        .get(..2)
-                        .map(|code| u16::from_be_bytes([code[0], code[1]]));
-                }
+                return Some((opcode, payload));
             }
             let mut chunk = vec![0u8; 64 * 1024];
             let read = tokio::time::timeout_at(deadline, self.stream.read(&mut chunk))
