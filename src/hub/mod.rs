@@ -95,10 +95,26 @@ impl Hub {
         state: ResourceState,
         watchers: Vec<(SubscriberId, Outbox, Pattern)>,
     ) -> ResourceEntry {
+        self.start_with(id, state, watchers, |actor| actor)
+    }
+
+    fn start_with(
+        &self,
+        id: ResourceId,
+        state: ResourceState,
+        watchers: Vec<(SubscriberId, Outbox, Pattern)>,
+        prepare: impl FnOnce(ResourceActor) -> ResourceActor,
+    ) -> ResourceEntry {
         let index =
             self.inner.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.inner.arbiters.len();
         let live = Arc::new(AtomicBool::new(state.exists));
-        let actor = ResourceActor::new(id, state, self.inner.store.clone(), live.clone(), watchers);
+        let actor = prepare(ResourceActor::new(
+            id,
+            state,
+            self.inner.store.clone(),
+            live.clone(),
+            watchers,
+        ));
         let actor = ResourceActor::start_in_arbiter(&self.inner.arbiters[index], move |ctx| {
             ctx.set_mailbox_capacity(RESOURCE_MAILBOX);
             actor
@@ -106,12 +122,43 @@ impl Hub {
         ResourceEntry { actor, live }
     }
 
-    /// The actor of a known resource (live or deleted).
+    /// The actor of a known resource (live or deleted). An actor that stopped
+    /// (a panic in one of its handlers) is replaced from the store first.
     pub fn find(&self, id: &ResourceId) -> Option<Addr<ResourceActor>> {
-        self.inner
-            .resources
-            .get(id)
-            .map(|entry| entry.actor.clone())
+        let actor = self.inner.resources.get(id)?.actor.clone();
+        if actor.connected() {
+            return Some(actor);
+        }
+        Some(self.replace_dead(id))
+    }
+
+    /// Starts a new actor for `id` from its stored state, with every subscriber
+    /// whose pattern matches; it sends each a reset snapshot.
+    fn replace_dead(&self, id: &ResourceId) -> Addr<ResourceActor> {
+        let Some(mut slot) = self.inner.resources.get_mut(id) else {
+            return self.find_or_create(id);
+        };
+        if slot.actor.connected() {
+            // Someone else replaced it meanwhile: use theirs.
+            return slot.actor.clone();
+        }
+        tracing::error!(resource = %id, "resource actor stopped unexpectedly; restarting it from the store");
+        let state = match self.inner.store.state(id.as_str()) {
+            Ok(Some(bytes)) => ResourceActor::decode_state(&bytes).unwrap_or_default(),
+            Ok(None) => ResourceState::default(),
+            Err(error) => {
+                tracing::error!(resource = %id, %error, "cannot read the resource's state");
+                ResourceState::default()
+            }
+        };
+        let watchers = self.watchers().matching(id);
+        *slot = self.start_with(
+            id.clone(),
+            state,
+            watchers,
+            ResourceActor::replacing_a_dead_one,
+        );
+        slot.actor.clone()
     }
 
     /// The actor of `id`, started (with every matching subscriber) if unknown.
@@ -258,8 +305,25 @@ impl Hub {
         self.watchers().len()
     }
 
+    /// Every known resource matching `pattern` (live or deleted), for queries that
+    /// read many resources.
+    pub fn resources_matching(&self, pattern: &Pattern) -> Vec<ResourceId> {
+        let mut ids: Vec<ResourceId> = self
+            .inner
+            .resources
+            .iter()
+            .filter(|entry| pattern.matches(entry.key()))
+            .map(|entry| entry.key().clone())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// The store, for health checks and shutdown.
     pub fn store(&self) -> &Store {
         &self.inner.store
     }
 }
+
+#[cfg(test)]
+mod tests;

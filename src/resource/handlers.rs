@@ -1,7 +1,7 @@
 //! The `Handler` impls of `ResourceActor`, one per message in `messages.rs`.
 
 use actix::prelude::*;
-use fillstack_protocol::{Seq, ServerFrame, SnapshotFrame};
+use fillstack_protocol::{Seq, SnapshotFrame};
 
 use super::messages::*;
 use super::{ResourceActor, Subscriber, now_ms};
@@ -93,20 +93,9 @@ impl Handler<Resync> for ResourceActor {
     /// Pushes the snapshot that ends a conflation; every delta absorbed meanwhile
     /// is in it, and deltas after it queue normally.
     fn handle(&mut self, resync: Resync, _: &mut Context<Self>) {
-        let Some(subscriber) = self.subscribers.get(&resync.subscriber) else {
-            return;
-        };
-        let frame = if self.committed.exists {
-            ServerFrame::Snapshot(self.committed.to_snapshot(&self.id, true))
-        } else {
-            ServerFrame::Removed(fillstack_protocol::RemovedFrame {
-                resource: self.id.to_string(),
-                seq: self.committed.seq,
-            })
-        };
-        subscriber
-            .outbox
-            .deliver_reset(&self.id, subscriber.outbox.codec().encode(&frame));
+        if let Some(subscriber) = self.subscribers.get(&resync.subscriber) {
+            self.send_reset(subscriber);
+        }
     }
 }
 
@@ -131,5 +120,20 @@ impl Handler<ReadHistory> for ResourceActor {
         }
         let (entries, complete) = self.read_deltas(read.since, read.limit)?;
         Ok(HistoryPage { entries, complete })
+    }
+}
+
+/// Makes the actor panic, to test that the hub replaces a dead resource actor.
+#[cfg(test)]
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct PanicForTest;
+
+#[cfg(test)]
+impl Handler<PanicForTest> for ResourceActor {
+    type Result = ();
+
+    fn handle(&mut self, _: PanicForTest, _: &mut Context<Self>) {
+        panic!("a bug in a resource handler (test)");
     }
 }

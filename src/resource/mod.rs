@@ -60,6 +60,9 @@ pub struct ResourceActor {
     /// Read by the registry to count live resources without asking the actor.
     live: Arc<AtomicBool>,
     ttl_timer: Option<SpawnHandle>,
+    /// Set when this actor replaces one that died: subscribers may have missed
+    /// changes, so each gets a reset snapshot when it starts.
+    is_replacement: bool,
 }
 
 impl ResourceActor {
@@ -94,7 +97,35 @@ impl ResourceActor {
             store,
             live,
             ttl_timer: None,
+            is_replacement: false,
         }
+    }
+
+    /// This actor replaces one that stopped (a panic in a handler): it starts by
+    /// sending every subscriber a reset snapshot.
+    pub fn replacing_a_dead_one(self) -> Self {
+        Self {
+            is_replacement: true,
+            ..self
+        }
+    }
+
+    /// What ends a reset: the fresh snapshot, or `removed` for a deleted resource.
+    fn reset_frame(&self) -> ServerFrame {
+        if self.committed.exists {
+            ServerFrame::Snapshot(self.committed.to_snapshot(&self.id, true))
+        } else {
+            ServerFrame::Removed(fillstack_protocol::RemovedFrame {
+                resource: self.id.to_string(),
+                seq: self.committed.seq,
+            })
+        }
+    }
+
+    /// Queues the reset frame in one subscriber's outbox, ending any conflation there.
+    fn send_reset(&self, subscriber: &Subscriber) {
+        let frame = subscriber.outbox.codec().encode(&self.reset_frame());
+        subscriber.outbox.deliver_reset(&self.id, frame);
     }
 
     /// Decodes a stored state record.
@@ -294,8 +325,13 @@ impl Actor for ResourceActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        if self.is_replacement && self.committed.seq > 0 {
+            for subscriber in self.subscribers.values() {
+                self.send_reset(subscriber);
+            }
+        }
         self.arm_ttl(ctx);
     }
 }
 
-mod handlers;
+pub(crate) mod handlers;

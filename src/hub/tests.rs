@@ -1,0 +1,82 @@
+use std::collections::BTreeMap;
+
+use fillstack_protocol::{Codec, ServerFrame};
+
+use super::*;
+use crate::outbox::{Outbound, OutboxLimits};
+use crate::resource::handlers::PanicForTest;
+use crate::resource::messages::Publish;
+use crate::resource::state::Change;
+
+fn id(text: &str) -> ResourceId {
+    ResourceId::parse(text).unwrap()
+}
+
+fn frames(outbox: &Outbox) -> Vec<ServerFrame> {
+    let mut items = Vec::new();
+    outbox.take(usize::MAX, &mut items);
+    items
+        .into_iter()
+        .filter_map(|item| match item {
+            Outbound::Delta { frame, .. }
+            | Outbound::ResetDone { frame, .. }
+            | Outbound::Reply { frame } => Some(Codec::MsgPack.decode(&frame).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn up() -> Change {
+    Change {
+        status: Some(fillstack_protocol::Status::Up),
+        ..Change::default()
+    }
+}
+
+#[actix::test]
+async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers_get_a_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 8 << 20, 100).unwrap();
+    let hub = Hub::open(store, vec![actix::Arbiter::current()]).unwrap();
+    let resource = id("svc/fragile");
+    let actor = hub.find_or_create(&resource);
+    assert_eq!(
+        actor.send(Publish { change: up() }).await.unwrap().unwrap(),
+        1
+    );
+
+    let outbox = Outbox::new(Codec::MsgPack, OutboxLimits::default());
+    let pattern = Pattern::parse("svc/*").unwrap();
+    let matches = hub.watch(7, &outbox, &pattern);
+    Hub::subscribe_all(
+        matches.resources,
+        7,
+        outbox.clone(),
+        pattern,
+        BTreeMap::new(),
+    )
+    .await;
+    assert!(matches!(&frames(&outbox)[..], [ServerFrame::Snapshot(s)] if !s.reset));
+
+    assert!(
+        actor.send(PanicForTest).await.is_err(),
+        "the handler panicked"
+    );
+    assert!(!actor.connected());
+    let replacement = hub.find(&resource).unwrap();
+    assert!(replacement.connected());
+    let change = Change {
+        status: Some(fillstack_protocol::Status::Down),
+        ..Change::default()
+    };
+    assert_eq!(
+        replacement.send(Publish { change }).await.unwrap().unwrap(),
+        2,
+        "seq goes on from the store"
+    );
+    let seen = frames(&outbox);
+    assert!(
+        matches!(&seen[..], [ServerFrame::Snapshot(s), ServerFrame::Delta(d)] if s.reset && s.seq == 1 && d.seq == 2),
+        "{seen:?}"
+    );
+}
