@@ -50,6 +50,8 @@ pub struct Config {
     pub resource_threads: usize,
     /// Session limits and timers.
     pub session: SessionSettings,
+    /// This hub's name in `/api/v1/status` (and, later, in a cluster).
+    pub node_id: String,
 }
 
 impl Default for Config {
@@ -64,6 +66,7 @@ impl Default for Config {
             workers: cores,
             resource_threads: cores,
             session: SessionSettings::default(),
+            node_id: host_name(),
         }
     }
 }
@@ -78,6 +81,7 @@ pub struct Overrides {
     pub cache_mb: Option<u64>,
     pub heartbeat: Option<String>,
     pub insecure_no_auth: bool,
+    pub node_id: Option<String>,
 }
 
 /// The `--config` TOML file; keys are the flags' names with `_` for `-`.
@@ -90,6 +94,7 @@ struct FileConfig {
     cache_mb: Option<u64>,
     heartbeat: Option<String>,
     insecure_no_auth: Option<bool>,
+    node_id: Option<String>,
 }
 
 impl Config {
@@ -126,6 +131,9 @@ impl Config {
         if let Some(heartbeat) = overrides.heartbeat.or(file.heartbeat) {
             config.session.heartbeat = duration("--heartbeat", &heartbeat)?;
         }
+        if let Some(node_id) = overrides.node_id.or(file.node_id) {
+            config.node_id = node_id;
+        }
         config.insecure_no_auth =
             overrides.insecure_no_auth || file.insecure_no_auth.unwrap_or(false);
         config.check()?;
@@ -148,6 +156,16 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The machine's host name, or `local` when it cannot be read.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "local".to_owned())
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {

@@ -24,6 +24,8 @@ pub struct Rejection {
     pub retry_after: Option<Duration>,
     /// The request this answers, when known.
     pub request: Option<RequestId>,
+    /// An HTTP status other than the code's usual one (415 for a body type).
+    pub status: Option<StatusCode>,
 }
 
 impl Rejection {
@@ -34,6 +36,7 @@ impl Rejection {
             message: message.into(),
             retry_after: None,
             request: None,
+            status: None,
         }
     }
 
@@ -63,6 +66,14 @@ impl Rejection {
         }
     }
 
+    /// The same rejection, answered over HTTP with `status`.
+    pub fn with_status(self, status: StatusCode) -> Self {
+        Self {
+            status: Some(status),
+            ..self
+        }
+    }
+
     /// The same rejection, answering request `id`.
     pub fn answering(self, id: Option<RequestId>) -> Self {
         Self {
@@ -85,6 +96,9 @@ impl Rejection {
 
     /// The HTTP status for the REST facade.
     pub fn http_status(&self) -> StatusCode {
+        if let Some(status) = self.status {
+            return status;
+        }
         match self.code {
             ErrorCode::BadFrame | ErrorCode::Invalid => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -123,5 +137,31 @@ impl From<StoreError> for Rejection {
                 Self::unavailable("the store cannot take changes now", Duration::from_secs(1))
             }
         }
+    }
+}
+
+/// The REST rendering: `{"error": {"code", "message"}}`, the code's status, and
+/// `Retry-After` when there is a time to wait. Logged here, once, when it is the
+/// hub's fault.
+impl actix_web::ResponseError for Rejection {
+    fn status_code(&self) -> StatusCode {
+        self.http_status()
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        if self.is_hub_fault() {
+            tracing::warn!(code = self.code.as_str(), message = %self.message, "request failed");
+        }
+        let mut response = actix_web::HttpResponse::build(self.http_status());
+        if let Some(wait) = self.retry_after {
+            response.insert_header((
+                "Retry-After",
+                wait.as_secs_f64().ceil().max(1.0).to_string(),
+            ));
+        }
+        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        response
+            .content_type("application/json")
+            .body(body.to_string())
     }
 }

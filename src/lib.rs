@@ -77,6 +77,8 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
         hub: hub.clone(),
         sessions: config.session.clone(),
         draining: draining.clone(),
+        started: Instant::now(),
+        node: config.node_id.clone(),
     };
     let (server, addr, handle) =
         http::bind(state, config.listen, config.workers.max(1)).map_err(|source| {

@@ -42,6 +42,9 @@ struct ServeArgs {
     /// Allow a non-loopback --listen without auth (every client is admin)
     #[arg(long, env = "FILLSTACK_INSECURE_NO_AUTH")]
     insecure_no_auth: bool,
+    /// This hub's name in /api/v1/status [default: the host name]
+    #[arg(long, env = "FILLSTACK_NODE_ID")]
+    node_id: Option<String>,
     /// Log filter, e.g. info or fillstack=debug [default: info]
     #[arg(long = "log", env = "RUST_LOG", default_value = "info")]
     log: String,
@@ -69,6 +72,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         cache_mb: args.cache_mb,
         heartbeat: args.heartbeat,
         insecure_no_auth: args.insecure_no_auth,
+        node_id: args.node_id,
     };
     let config = match Config::load(overrides) {
         Ok(config) => config,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The `code` of an `error` frame (and of a REST error body).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ErrorCode {
     /// The frame is a map but not a frame this contract knows (unknown `t`, missing or mistyped keys).
     BadFrame,

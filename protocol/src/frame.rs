@@ -27,6 +27,7 @@ pub type LabelChanges = BTreeMap<String, Option<String>>;
 /// A resource's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Status {
     /// Working.
     Up,
@@ -265,6 +266,7 @@ pub enum ServerFrame {
 
 /// A resource's whole state at `seq`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SnapshotFrame {
     /// Echoes the id of a `get`; absent on subscription snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -291,6 +293,7 @@ pub struct SnapshotFrame {
 
 /// One accepted change: only what changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeltaFrame {
     /// The resource id.
     pub resource: String,
@@ -314,6 +317,7 @@ pub struct DeltaFrame {
 
 /// A resource was deleted at `seq`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemovedFrame {
     /// The resource id.
     pub resource: String,
@@ -324,6 +328,7 @@ pub struct RemovedFrame {
 /// One entry of a `history` answer: a change or a deletion, tagged by `t`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum HistoryEntry {
     /// A change, as its `delta` frame.
     Delta(DeltaFrame),

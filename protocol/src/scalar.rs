@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize, Serializer};
 /// Its decoder accepts scalars only; a map or a list inside `fields` is a
 /// decoding error, not a nested value, so field values never recurse.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(untagged))]
 pub enum Scalar {
     /// A signed integer (unsigned ones up to `i64::MAX` are accepted).
     Int(i64),

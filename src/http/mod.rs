@@ -10,6 +10,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
+pub mod rest;
 mod ws;
 
 use crate::hub::Hub;
@@ -24,6 +25,10 @@ pub struct AppState {
     pub sessions: SessionSettings,
     /// Set at shutdown: `/readyz` answers 503 and upgrades are refused.
     pub draining: Arc<AtomicBool>,
+    /// When the hub started, for uptime.
+    pub started: std::time::Instant,
+    /// This hub's node id.
+    pub node: String,
 }
 
 /// Binds `listen` and builds the server (not yet running); returns the bound address.
@@ -39,6 +44,7 @@ pub fn bind(
             .route("/ws", web::get().to(ws::upgrade))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
+            .configure(rest::routes)
     })
     .workers(workers)
     .disable_signals()

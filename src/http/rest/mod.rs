@@ -1,0 +1,356 @@
+//! The REST facade: snapshots, history, publish and delete over HTTP, for scripts.
+//!
+//! Handlers translate between HTTP and the same resource actors the sockets use, and
+//! answer errors with the same `Rejection`. Every route is described in the OpenAPI
+//! document (`/api/openapi.json`), generated from the annotations below.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{ETAG, IF_NONE_MATCH};
+use actix_web::{HttpRequest, HttpResponse, web};
+use fillstack_protocol::{
+    ErrorCode, FieldChanges, HistoryEntry, LabelChanges, Pattern, ResourceId, SnapshotFrame, Status,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub mod body;
+mod openapi;
+
+use super::AppState;
+use crate::error::Rejection;
+use crate::resource::messages::{Publish, ReadHistory, Remove, TakeSnapshot};
+use crate::session::request::{check_change, history_limit, resource_id};
+
+pub use openapi::ApiDoc;
+
+/// Registers every REST route.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/api/v1/resources", web::get().to(list))
+        .route("/api/v1/resources/{id:.*}", web::get().to(get_one))
+        .route("/api/v1/resources/{id:.*}", web::post().to(publish))
+        .route("/api/v1/resources/{id:.*}", web::delete().to(delete))
+        .route("/api/v1/history/{id:.*}", web::get().to(history))
+        .route("/api/v1/status", web::get().to(status))
+        .route("/api/openapi.json", web::get().to(openapi::document));
+}
+
+/// One page of snapshots.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ResourcePage {
+    /// Snapshots in resource id order.
+    pub resources: Vec<SnapshotFrame>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A publish body: the keys of a `pub` frame.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct PublishBody {
+    /// The new status.
+    pub status: Option<String>,
+    /// Fields to set; `null` removes one.
+    #[schema(value_type = Option<BTreeMap<String, fillstack_protocol::Scalar>>)]
+    pub fields: Option<FieldChanges>,
+    /// Labels to set; `null` removes one.
+    pub labels: Option<LabelChanges>,
+    /// Time to live, ms; 0 clears it.
+    pub ttl_ms: Option<u64>,
+}
+
+/// The answer to a publish: the resource's seq once the change is durable.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Published {
+    /// The seq after the publish.
+    pub seq: u64,
+}
+
+/// Deltas of one resource.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryPage {
+    /// The resource id.
+    pub resource: String,
+    /// Deltas after `since`, oldest first.
+    pub deltas: Vec<HistoryEntry>,
+    /// False when older deltas were no longer kept.
+    pub complete: bool,
+}
+
+/// The hub's own figures.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HubStatus {
+    /// The hub's version.
+    pub version: String,
+    /// Seconds since start.
+    pub uptime_s: u64,
+    /// This node's id.
+    pub node: String,
+    /// Every node of the cluster (this one alone without a broker).
+    pub nodes: Vec<String>,
+    /// Live WebSocket sessions.
+    pub sessions: u64,
+    /// (session, pattern) subscriptions.
+    pub subscriptions: u64,
+    /// Resources that exist.
+    pub resources: u64,
+}
+
+/// Query of the list route.
+#[derive(Debug, Default, IntoParams)]
+pub struct ListQuery {
+    /// An id, `p/*`, `p/**` or `**` (default).
+    pub pattern: Option<String>,
+    /// Only resources with this status.
+    pub status: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Query of the history route.
+#[derive(Debug, Default, IntoParams)]
+pub struct HistoryQuery {
+    /// Deltas with a greater seq (exclusive; default 0).
+    pub since: Option<u64>,
+    /// At most this many, 1 to 1000 (default 100).
+    pub limit: Option<u64>,
+}
+
+/// The query string as pairs, refusing keys the route does not know.
+fn query_pairs(
+    request: &HttpRequest,
+    known: &[&str],
+) -> Result<BTreeMap<String, String>, Rejection> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(request.query_string())
+        .map_err(|e| Rejection::invalid(format!("the query string is not valid: {e}")))?;
+    let mut map = BTreeMap::new();
+    for (key, value) in pairs {
+        if !known.contains(&key.as_str()) {
+            return Err(Rejection::invalid(format!(
+                "unknown query parameter `{key}`; this route takes {}",
+                known.join(", ")
+            )));
+        }
+        map.insert(key, value);
+    }
+    Ok(map)
+}
+
+fn number(pairs: &BTreeMap<String, String>, key: &str) -> Result<Option<u64>, Rejection> {
+    pairs
+        .get(key)
+        .map(|text| {
+            text.parse()
+                .map_err(|_| Rejection::invalid(format!("`{key}={text}` is not a whole number")))
+        })
+        .transpose()
+}
+
+fn actor_gone(_: actix::MailboxError) -> Rejection {
+    Rejection::unavailable(
+        "the resource is restarting; retry",
+        Duration::from_millis(100),
+    )
+}
+
+/// Snapshots of the resources matching `pattern`, in id order, paginated by id.
+#[utoipa::path(get, path = "/api/v1/resources", params(ListQuery), tag = "resources",
+    responses((status = 200, body = ResourcePage), (status = 400, body = openapi::ErrorBody)))]
+pub async fn list(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Rejection> {
+    let pairs = query_pairs(&request, &["pattern", "status", "limit", "cursor"])?;
+    let pattern = Pattern::parse(pairs.get("pattern").map_or("**", String::as_str))
+        .map_err(|e| Rejection::invalid(e.to_string()))?;
+    let status = pairs
+        .get("status")
+        .map(|text| {
+            Status::parse(text).ok_or_else(|| {
+                Rejection::invalid(format!(
+                    "status `{text}` is not one of up, degraded, down, unknown, stale, maintenance"
+                ))
+            })
+        })
+        .transpose()?;
+    let limit = history_limit(number(&pairs, "limit")?)?;
+    let cursor = pairs
+        .get("cursor")
+        .map(|text| {
+            ResourceId::parse(text).map_err(|_| {
+                Rejection::invalid(format!("cursor `{text}` is not one this hub gave"))
+            })
+        })
+        .transpose()?;
+    let ids = state.hub.resources_matching(&pattern);
+    let start = cursor.map_or(0, |cursor| ids.partition_point(|id| *id <= cursor));
+    let mut resources = Vec::new();
+    let mut examined = start;
+    for chunk in ids[start..].chunks(64) {
+        let asks = chunk.iter().map(|id| {
+            let actor = state.hub.find(id);
+            async move {
+                match actor {
+                    Some(actor) => actor.send(TakeSnapshot).await.ok().and_then(Result::ok),
+                    None => None,
+                }
+            }
+        });
+        for snapshot in futures_util::future::join_all(asks).await {
+            examined += 1;
+            if let Some(snapshot) =
+                snapshot.filter(|s| status.is_none_or(|status| s.status == status))
+            {
+                resources.push(snapshot);
+                if resources.len() == limit {
+                    break;
+                }
+            }
+        }
+        if resources.len() == limit {
+            break;
+        }
+    }
+    let next_cursor = (resources.len() == limit && examined < ids.len())
+        .then(|| resources.last().map(|last| last.resource.clone()))
+        .flatten();
+    Ok(body::reply(
+        &request,
+        StatusCode::OK,
+        &ResourcePage {
+            resources,
+            next_cursor,
+        },
+    ))
+}
+
+/// One resource's snapshot; `ETag` is its seq, and `If-None-Match` with it answers 304.
+#[utoipa::path(get, path = "/api/v1/resources/{id}", tag = "resources",
+    params(("id" = String, Path, description = "resource id, slashes included")),
+    responses((status = 200, body = SnapshotFrame), (status = 304), (status = 400, body = openapi::ErrorBody),
+        (status = 404, body = openapi::ErrorBody)))]
+pub async fn get_one(
+    request: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Rejection> {
+    let id = resource_id(&id)?;
+    let actor = state
+        .hub
+        .find(&id)
+        .ok_or_else(|| Rejection::not_found(&id))?;
+    let snapshot = actor.send(TakeSnapshot).await.map_err(actor_gone)??;
+    let etag = format!("\"{}\"", snapshot.seq);
+    let unchanged = request
+        .headers()
+        .get(IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .map(str::trim)
+                .any(|tag| tag == etag || tag == "*" || tag.trim_start_matches("W/") == etag)
+        });
+    if unchanged {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((ETAG, etag))
+            .finish());
+    }
+    let mut response = body::reply(&request, StatusCode::OK, &snapshot);
+    response.headers_mut().insert(
+        ETAG,
+        etag.parse()
+            .map_err(|_| Rejection::new(ErrorCode::Internal, "bad etag"))?,
+    );
+    Ok(response)
+}
+
+/// Publishes a change; answers once it is durable. Creates the resource if needed.
+#[utoipa::path(post, path = "/api/v1/resources/{id}", tag = "resources", request_body = PublishBody,
+    params(("id" = String, Path, description = "resource id, slashes included")),
+    responses((status = 200, body = Published), (status = 400, body = openapi::ErrorBody),
+        (status = 413, body = openapi::ErrorBody), (status = 415, body = openapi::ErrorBody),
+        (status = 503, body = openapi::ErrorBody)))]
+pub async fn publish(
+    request: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Rejection> {
+    let id = resource_id(&id)?;
+    let body: PublishBody = body::read(&request, payload).await?;
+    let change = check_change(
+        body.status.as_deref(),
+        body.fields,
+        body.labels,
+        body.ttl_ms,
+    )?;
+    let actor = state.hub.find_or_create(&id);
+    let seq = actor.send(Publish { change }).await.map_err(actor_gone)??;
+    Ok(body::reply(&request, StatusCode::OK, &Published { seq }))
+}
+
+/// Deletes a resource; subscribers get `removed`. Its seq lives on.
+#[utoipa::path(delete, path = "/api/v1/resources/{id}", tag = "resources",
+    params(("id" = String, Path, description = "resource id, slashes included")),
+    responses((status = 204), (status = 400, body = openapi::ErrorBody), (status = 404, body = openapi::ErrorBody)))]
+pub async fn delete(
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Rejection> {
+    let id = resource_id(&id)?;
+    let actor = state
+        .hub
+        .find(&id)
+        .ok_or_else(|| Rejection::not_found(&id))?;
+    actor.send(Remove).await.map_err(actor_gone)??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deltas of one resource after `since`.
+#[utoipa::path(get, path = "/api/v1/history/{id}", tag = "resources", params(("id" = String, Path), HistoryQuery),
+    responses((status = 200, body = HistoryPage), (status = 400, body = openapi::ErrorBody),
+        (status = 404, body = openapi::ErrorBody)))]
+pub async fn history(
+    request: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Rejection> {
+    let pairs = query_pairs(&request, &["since", "limit"])?;
+    let id = resource_id(&id)?;
+    let since = number(&pairs, "since")?.unwrap_or(0);
+    let limit = history_limit(number(&pairs, "limit")?)?;
+    let actor = state
+        .hub
+        .find(&id)
+        .ok_or_else(|| Rejection::not_found(&id))?;
+    let page = actor
+        .send(ReadHistory { since, limit })
+        .await
+        .map_err(actor_gone)??;
+    let page = HistoryPage {
+        resource: id.to_string(),
+        deltas: page.entries,
+        complete: page.complete,
+    };
+    Ok(body::reply(&request, StatusCode::OK, &page))
+}
+
+/// The hub's version, uptime and counts.
+#[utoipa::path(get, path = "/api/v1/status", tag = "hub", responses((status = 200, body = HubStatus)))]
+pub async fn status(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let hub = &state.hub;
+    let status = HubStatus {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        uptime_s: state.started.elapsed().as_secs(),
+        node: state.node.clone(),
+        nodes: vec![state.node.clone()],
+        sessions: hub.session_count() as u64,
+        subscriptions: hub.subscription_count() as u64,
+        resources: hub.resource_count() as u64,
+    };
+    body::reply(&request, StatusCode::OK, &status)
+}

@@ -1,0 +1,400 @@
+//! The REST facade over real HTTP: pagination, ETag, publish and delete seen by
+//! sockets, both encodings, and every error status.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a failure is the test failing
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use awc::http::StatusCode;
+use fillstack_protocol::{ClientFrame, Codec, PublishFrame, Scalar, ServerFrame, SnapshotFrame};
+use serde_json::{Value, json};
+use support::*;
+
+fn http() -> awc::Client {
+    awc::Client::builder().timeout(secs(30)).finish()
+}
+
+async fn get_json(url: &str) -> (StatusCode, Value) {
+    let mut response = http().get(url).send().await.unwrap();
+    let body = response.body().limit(16 << 20).await.unwrap();
+    (
+        response.status(),
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
+async fn post_json(url: &str, body: &Value) -> (StatusCode, Value) {
+    let mut response = http().post(url).send_json(body).await.unwrap();
+    let body = response.body().await.unwrap();
+    (
+        response.status(),
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
+#[actix_web::test]
+async fn paging_while_publishing_sees_every_resource_exactly_once() {
+    let hub = TestHub::start().await;
+    let mut publisher = hub.client().await;
+    for n in 0..2500u64 {
+        let frame = PublishFrame {
+            id: n + 1,
+            resource: format!("host/h{n:04}"),
+            status: Some("up".into()),
+            ..PublishFrame::default()
+        };
+        publisher.send(&ClientFrame::Pub(frame)).await.unwrap();
+    }
+    for _ in 0..2500 {
+        assert!(matches!(
+            next(&mut publisher).await,
+            ServerFrame::Ack { .. }
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut url = hub.http("/api/v1/resources?pattern=host/*&limit=100");
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let (status, page) = get_json(&url).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for snapshot in page["resources"].as_array().unwrap() {
+            assert!(
+                seen.insert(snapshot["resource"].as_str().unwrap().to_owned()),
+                "seen twice: {snapshot}"
+            );
+        }
+        pages += 1;
+        // Changes keep coming between pages; they move no resource between pages.
+        let id = 10_000 + pages;
+        let frame = PublishFrame {
+            id,
+            resource: format!("host/h{:04}", pages * 7),
+            status: Some("down".into()),
+            ..PublishFrame::default()
+        };
+        publisher
+            .publish_frame(ClientFrame::Pub(frame))
+            .await
+            .unwrap();
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!((seen.len(), pages), (2500, 25));
+    let (_, downs) =
+        get_json(&hub.http("/api/v1/resources?pattern=host/*&status=down&limit=1000")).await;
+    assert_eq!(downs["resources"].as_array().unwrap().len(), 25);
+}
+
+#[actix_web::test]
+async fn a_snapshot_carries_its_seq_as_etag_and_if_none_match_answers_304() {
+    let hub = TestHub::start().await;
+    let (status, answer) = post_json(
+        &hub.http("/api/v1/resources/svc/api/latency"),
+        &json!({"status": "up", "fields": {"ms": 3}}),
+    )
+    .await;
+    assert_eq!((status, answer), (StatusCode::OK, json!({"seq": 1})));
+    let response = http()
+        .get(hub.http("/api/v1/resources/svc/api/latency"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers().get("etag").unwrap(), "\"1\"");
+    let cached = http()
+        .get(hub.http("/api/v1/resources/svc/api/latency"))
+        .insert_header(("If-None-Match", "\"1\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    post_json(
+        &hub.http("/api/v1/resources/svc/api/latency"),
+        &json!({"status": "down"}),
+    )
+    .await;
+    let changed = http()
+        .get(hub.http("/api/v1/resources/svc/api/latency"))
+        .insert_header(("If-None-Match", "\"1\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn rest_publishes_and_deletes_reach_websocket_subscribers() {
+    let hub = TestHub::start().await;
+    let mut watcher = hub.client().await;
+    watcher.subscribe("job/**", None).await.unwrap();
+    post_json(
+        &hub.http("/api/v1/resources/job/backup"),
+        &json!({"status": "up", "labels": {"team": "ops"}, "ttl_ms": 60000}),
+    )
+    .await;
+    let ServerFrame::Snapshot(created) = next(&mut watcher).await else {
+        panic!()
+    };
+    assert_eq!(
+        (created.seq, created.labels["team"].as_str(), created.ttl_ms),
+        (1, "ops", Some(60_000))
+    );
+    let deleted = http()
+        .delete(hub.http("/api/v1/resources/job/backup"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let ServerFrame::Removed(removed) = next(&mut watcher).await else {
+        panic!()
+    };
+    assert_eq!((removed.resource.as_str(), removed.seq), ("job/backup", 2));
+    let (status, _) = get_json(&hub.http("/api/v1/resources/job/backup")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, history) = get_json(&hub.http("/api/v1/history/job/backup?since=0")).await;
+    assert_eq!(
+        history["deltas"][1],
+        json!({"t": "removed", "resource": "job/backup", "seq": 2})
+    );
+    assert_eq!(history["complete"], json!(true));
+}
+
+#[actix_web::test]
+async fn msgpack_bodies_and_answers_carry_the_same_maps() {
+    let hub = TestHub::start().await;
+    let body = Codec::MsgPack.encode(&json!({"status": "degraded", "fields": {"load": 1.5}}));
+    let mut response = http()
+        .post(hub.http("/api/v1/resources/host/m1"))
+        .insert_header(("Content-Type", "application/msgpack"))
+        .insert_header(("Accept", "application/msgpack"))
+        .send_body(body)
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers().get("content-type").unwrap(),
+        "application/msgpack"
+    );
+    let published: Value = Codec::MsgPack
+        .decode(&response.body().await.unwrap())
+        .unwrap();
+    assert_eq!(published, json!({"seq": 1}));
+    let mut response = http()
+        .get(hub.http("/api/v1/resources/host/m1"))
+        .insert_header(("Accept", "application/msgpack"))
+        .send()
+        .await
+        .unwrap();
+    let snapshot: SnapshotFrame = Codec::MsgPack
+        .decode(&response.body().await.unwrap())
+        .unwrap();
+    assert_eq!(snapshot.fields["load"], Scalar::Float(1.5));
+}
+
+/// (method, path, body, status, code, what the message says)
+type Case = (
+    &'static str,
+    &'static str,
+    Option<Value>,
+    u16,
+    &'static str,
+    &'static str,
+);
+
+#[actix_web::test]
+async fn every_error_names_the_problem_with_the_matching_status() {
+    let hub = TestHub::start().await;
+    post_json(
+        &hub.http("/api/v1/resources/svc/x"),
+        &json!({"status": "up"}),
+    )
+    .await;
+    let cases: Vec<Case> = vec![
+        (
+            "GET",
+            "/api/v1/resources/a//b",
+            None,
+            400,
+            "invalid",
+            "resource id `a//b` has an empty segment",
+        ),
+        (
+            "GET",
+            "/api/v1/resources/svc/none",
+            None,
+            404,
+            "not_found",
+            "resource `svc/none` does not exist",
+        ),
+        (
+            "GET",
+            "/api/v1/resources?pattern=x/***",
+            None,
+            400,
+            "invalid",
+            "pattern `x/***`",
+        ),
+        (
+            "GET",
+            "/api/v1/resources?limit=0",
+            None,
+            400,
+            "invalid",
+            "limit 0 is out of range 1..=1000",
+        ),
+        (
+            "GET",
+            "/api/v1/resources?cursor=%2F%2F",
+            None,
+            400,
+            "invalid",
+            "cursor `//` is not one this hub gave",
+        ),
+        (
+            "GET",
+            "/api/v1/resources?color=red",
+            None,
+            400,
+            "invalid",
+            "unknown query parameter `color`",
+        ),
+        (
+            "GET",
+            "/api/v1/resources?status=fine",
+            None,
+            400,
+            "invalid",
+            "status `fine` is not one of",
+        ),
+        (
+            "GET",
+            "/api/v1/history/svc/x?since=abc",
+            None,
+            400,
+            "invalid",
+            "`since=abc` is not a whole number",
+        ),
+        (
+            "GET",
+            "/api/v1/history/svc/none",
+            None,
+            404,
+            "not_found",
+            "resource `svc/none` does not exist",
+        ),
+        (
+            "POST",
+            "/api/v1/resources/svc/x",
+            Some(json!({"status": "fine"})),
+            400,
+            "invalid",
+            "status `fine` is not one of",
+        ),
+        (
+            "POST",
+            "/api/v1/resources/svc/x",
+            Some(json!({"fields": {"a": [1]}})),
+            400,
+            "bad_frame",
+            "the body is not valid",
+        ),
+        (
+            "POST",
+            "/api/v1/resources/svc/x",
+            Some(json!([1, 2])),
+            400,
+            "bad_frame",
+            "must be a JSON object",
+        ),
+        (
+            "DELETE",
+            "/api/v1/resources/svc/none",
+            None,
+            404,
+            "not_found",
+            "resource `svc/none` does not exist",
+        ),
+    ];
+    for (method, path, body, status, code, says) in cases {
+        let request = http().request(method.parse().unwrap(), hub.http(path));
+        let mut response = match body {
+            Some(body) => request.send_json(&body).await.unwrap(),
+            None => request.send().await.unwrap(),
+        };
+        let answer: Value = serde_json::from_slice(&response.body().await.unwrap()).unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            status,
+            "{method} {path}: {answer}"
+        );
+        assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(says),
+            "{method} {path}: `{message}` should say `{says}`"
+        );
+    }
+    let mut huge = http()
+        .post(hub.http("/api/v1/resources/svc/x"))
+        .insert_header(("Content-Type", "application/json"))
+        .send_body(vec![b' '; 70 * 1024])
+        .await
+        .unwrap();
+    assert_eq!(huge.status().as_u16(), 413);
+    let answer: Value = serde_json::from_slice(&huge.body().await.unwrap()).unwrap();
+    assert_eq!(answer["error"]["code"], "too_large");
+    let mut text = http()
+        .post(hub.http("/api/v1/resources/svc/x"))
+        .insert_header(("Content-Type", "text/plain"))
+        .send_body("status=up")
+        .await
+        .unwrap();
+    assert_eq!(text.status().as_u16(), 415);
+    let answer: Value = serde_json::from_slice(&text.body().await.unwrap()).unwrap();
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Content-Type `text/plain` is not supported")
+    );
+}
+
+#[actix_web::test]
+async fn status_counts_sessions_subscriptions_and_resources_and_openapi_lists_every_route() {
+    let hub = TestHub::start().await;
+    let mut client = hub.client().await;
+    client.subscribe("**", None).await.unwrap();
+    client
+        .publish("svc/one", Some("up"), fields(&[]))
+        .await
+        .unwrap();
+    let (_, status) = get_json(&hub.http("/api/v1/status")).await;
+    assert_eq!(
+        (
+            status["sessions"].as_u64(),
+            status["subscriptions"].as_u64(),
+            status["resources"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    assert_eq!(status["nodes"].as_array().unwrap().len(), 1);
+    let (_, document) = get_json(&hub.http("/api/openapi.json")).await;
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/resources",
+        "/api/v1/resources/{id}",
+        "/api/v1/history/{id}",
+        "/api/v1/status",
+    ] {
+        assert!(
+            document["paths"][path].is_object(),
+            "{path} is not described"
+        );
+    }
+    assert!(document["paths"]["/api/v1/resources/{id}"]["delete"].is_object());
+}
