@@ -278,8 +278,10 @@ pub struct SnapshotFrame {
     /// Its status.
     pub status: Status,
     /// Its fields.
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub fields: Fields,
     /// Its labels.
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub labels: Labels,
     /// When it last changed, unix milliseconds.
     pub updated_at: u64,
@@ -306,9 +308,11 @@ pub struct DeltaFrame {
     pub status: Option<Status>,
     /// Changed fields; removed ones are nil.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub fields: Option<FieldChanges>,
     /// Changed labels; removed ones are nil.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub labels: Option<LabelChanges>,
     /// The new time to live when it changed (0: cleared).
     #[serde(default, skip_serializing_if = "Option::is_none")]

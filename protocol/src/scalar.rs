@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize, Serializer};
 /// Its decoder accepts scalars only; a map or a list inside `fields` is a
 /// decoding error, not a nested value, so field values never recurse.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(untagged))]
 pub enum Scalar {
     /// A signed integer (unsigned ones up to `i64::MAX` are accepted).
     Int(i64),
@@ -96,5 +95,36 @@ impl From<bool> for Scalar {
 impl From<&str> for Scalar {
     fn from(value: &str) -> Self {
         Self::Str(value.to_owned())
+    }
+}
+
+/// The OpenAPI schema: any of integer, number, boolean or string. It is `anyOf`,
+/// not `oneOf`: a whole number is both an integer and a number in JSON Schema.
+#[cfg(feature = "openapi")]
+mod schema {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
+
+    fn scalar() -> RefOr<Schema> {
+        let of = |kind: Type| ObjectBuilder::new().schema_type(SchemaType::Type(kind));
+        AnyOfBuilder::new()
+            .item(of(Type::Integer))
+            .item(of(Type::Number))
+            .item(of(Type::Boolean))
+            .item(of(Type::String).max_length(Some(256)))
+            .description(Some(
+                "A field value: integer, number, boolean or string (at most 256 bytes).",
+            ))
+            .into()
+    }
+
+    impl utoipa::ToSchema for super::Scalar {}
+
+    // utoipa derives `PartialSchema` from this (its generic plumbing), which lets
+    // derived schemas use `Scalar` as a map value.
+    impl utoipa::__dev::ComposeSchema for super::Scalar {
+        fn compose(_: Vec<RefOr<Schema>>) -> RefOr<Schema> {
+            scalar()
+        }
     }
 }

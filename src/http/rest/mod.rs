@@ -53,9 +53,10 @@ pub struct PublishBody {
     /// The new status.
     pub status: Option<String>,
     /// Fields to set; `null` removes one.
-    #[schema(value_type = Option<BTreeMap<String, fillstack_protocol::Scalar>>)]
+    #[schema(inline)]
     pub fields: Option<FieldChanges>,
     /// Labels to set; `null` removes one.
+    #[schema(inline)]
     pub labels: Option<LabelChanges>,
     /// Time to live, ms; 0 clears it.
     pub ttl_ms: Option<u64>,
