@@ -25,9 +25,12 @@ export const restApi = createApi({
   endpoints: () => ({}),
 });
 
-/** A resource id as a URL path: each segment escaped, the `/` between them kept. */
+/**
+ * A resource id as a URL path. Valid ids only hold `A-Za-z0-9_.:-` and `/`, which travel as
+ * they are (the hub matches `{id:.*}`); anything else is percent-escaped.
+ */
 export function resourcePath(resource: string): string {
-  return resource.split("/").map(encodeURIComponent).join("/");
+  return resource.replace(/[^A-Za-z0-9_.:/-]/g, encodeURIComponent);
 }
 
 /** A short, human sentence for a failed REST request (RTK Query's error shape). */

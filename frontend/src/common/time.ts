@@ -26,3 +26,14 @@ export function formatTimestamp(at: number): string {
     second: "2-digit",
   });
 }
+
+/** Month, day and time without the year, for lists where every entry is recent. */
+export function formatShortTimestamp(at: number): string {
+  return new Date(at).toLocaleString(undefined, {
+    month: "short",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+}

@@ -5,7 +5,7 @@
 import type { ClientFrame, ServerFrame } from "@protocol/frames";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { makeStore } from "../app/store";
-import { tokenSubmitted } from "../features/auth/authSlice";
+import { signedOut, tokenSubmitted } from "../features/auth/authSlice";
 import { publishRequested, selectPublishOutcome } from "../features/publish/publishSlice";
 import { selectResourceById, selectResourceTotal } from "../features/resources/resourcesSlice";
 import { delta, snapshot, welcome } from "../test/frames";
@@ -84,6 +84,22 @@ describe("hub middleware", () => {
     expect(store.getState().hub.link).toBe("live");
     expect(store.getState().hub.session?.roles).toEqual(["viewer"]);
     expect(hub.sent("sub")).toEqual([{ t: "sub", id: 2, pattern: "**" }]);
+  });
+
+  it("keeps one socket when asked to connect twice (React StrictMode runs effects twice)", () => {
+    const { hub, store } = start();
+    store.dispatch(connectRequested());
+    expect(hub.sockets).toHaveLength(1);
+  });
+
+  it("closes the socket on sign-out and does not reconnect", () => {
+    const { hub, store } = start("a.b.c");
+    welcomeAndSubscribe(hub);
+    store.dispatch(signedOut());
+    expect(hub.current.closedWith).toBe(1000);
+    expect(store.getState().hub.link).toBe("signedOut");
+    vi.advanceTimersByTime(120_000);
+    expect(hub.sockets).toHaveLength(1);
   });
 
   it("sends the session's token in hello", () => {
@@ -217,12 +233,23 @@ describe("hub middleware", () => {
     });
   });
 
-  it("treats a hub silent for two heartbeats as lost, and pings it before that", () => {
+  it("pings every heartbeat and keeps a hub that answers", () => {
     const { hub, store } = start();
     hub.open();
     hub.say(welcome({ id: 1, heartbeat_ms: 1000 }));
-    vi.advanceTimersByTime(1000);
-    expect(hub.sent("ping").length).toBeGreaterThan(0);
+    for (let beat = 0; beat < 5; beat += 1) {
+      const ping = hub.sent("ping").at(-1);
+      hub.say({ t: "pong", id: ping?.id ?? 0, time: Date.now() });
+      vi.advanceTimersByTime(1000);
+    }
+    expect(hub.sent("ping").length).toBeGreaterThanOrEqual(5);
+    expect(store.getState().hub.link).toBe("live");
+  });
+
+  it("treats a hub that leaves a ping unanswered for a heartbeat as lost", () => {
+    const { hub, store } = start();
+    hub.open();
+    hub.say(welcome({ id: 1, heartbeat_ms: 1000 }));
     vi.advanceTimersByTime(2000);
     expect(store.getState().hub.link).toBe("waiting");
     expect(hub.sockets[0]?.closedWith).toBe(1000);

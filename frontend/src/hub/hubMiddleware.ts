@@ -238,16 +238,23 @@ export function createHubMiddleware(
       send({ t: "ping", id: request({ kind: "ping", sentAt: now() }) });
     }
 
-    /** A socket the hub stopped answering (no frame for two heartbeats) is treated as lost. */
+    /**
+     * A socket whose hub leaves a `ping` unanswered for a whole heartbeat is treated as lost
+     * (a half-open TCP connection never closes by itself). Judging by the last ping rather
+     * than by wall time keeps a background tab, whose timers the browser slows down, from
+     * mistaking its own late timer for a silent hub.
+     */
     function startHeartbeat(heartbeatMs: number) {
       clearInterval(heartbeatTimer);
+      let lastPingAt = now();
       heartbeatTimer = setInterval(() => {
-        if (now() - lastHeardAt > 2 * heartbeatMs) {
-          detach("no frame from the hub for two heartbeats");
-          onLost(1006, "no frame from the hub for two heartbeats");
-        } else {
-          ping();
+        if (lastHeardAt < lastPingAt && now() - lastPingAt >= heartbeatMs) {
+          detach("no answer from the hub for a heartbeat");
+          onLost(1006, "no answer from the hub for a heartbeat");
+          return;
         }
+        lastPingAt = now();
+        ping();
       }, heartbeatMs);
     }
 
@@ -322,7 +329,9 @@ export function createHubMiddleware(
         subscriptionRequested.match(action) &&
         getState().hub.subscriptions[action.payload.pattern] === undefined;
       const result = next(action);
-      if (connectRequested.match(action) || reconnectRequested.match(action)) {
+      if (connectRequested.match(action)) {
+        if (socket === null) connect(); // already connecting or live: nothing to do
+      } else if (reconnectRequested.match(action)) {
         connect();
       } else if (tokenSubmitted.match(action) || signInSkipped.match(action)) {
         discardBurst(); // the reducers just forgot every resource; so do we

@@ -14,7 +14,7 @@ if (!("ResizeObserver" in globalThis)) {
     disconnect = () => undefined;
   };
 }
-if (typeof window !== "undefined" && !("matchMedia" in window)) {
+if (typeof window !== "undefined" && typeof window.matchMedia !== "function") {
   Object.defineProperty(window, "matchMedia", {
     value: (query: string) => ({
       matches: false,

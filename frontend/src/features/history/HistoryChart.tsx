@@ -9,7 +9,7 @@ import type { DeltaFrame, HistoryEntry, Status } from "@protocol/frames";
 import { useEffect, useMemo, useState } from "react";
 import { monospace, statusColor } from "../../app/theme";
 import { describeRestError } from "../../common/restApi";
-import { formatDuration, formatTimestamp } from "../../common/time";
+import { formatDuration, formatShortTimestamp, formatTimestamp } from "../../common/time";
 import { useNow } from "../../common/useNow";
 import type { Resource } from "../resources/resourcesSlice";
 import { HISTORY_LIMIT, historyWindowStart, useGetHistoryQuery } from "./historyApi";
@@ -41,15 +41,18 @@ export function statusSpans(deltas: readonly DeltaFrame[], current: Resource, no
   return spans;
 }
 
-/** The numeric fields the deltas carry, for the line chart's picker. */
+/** The numeric fields the deltas carry at least twice: one point makes no line. */
 function numericFields(deltas: readonly DeltaFrame[]): string[] {
-  const names = new Set<string>();
+  const points = new Map<string, number>();
   for (const delta of deltas) {
     for (const [name, value] of Object.entries(delta.fields ?? {})) {
-      if (typeof value === "number") names.add(name);
+      if (typeof value === "number") points.set(name, (points.get(name) ?? 0) + 1);
     }
   }
-  return [...names].sort();
+  return [...points]
+    .filter(([, count]) => count >= 2)
+    .map(([name]) => name)
+    .sort();
 }
 
 function describeEntry(entry: HistoryEntry): string {
@@ -272,8 +275,8 @@ export function HistoryChart({ resource }: { resource: Resource }) {
               }}
             >
               <Box sx={{ fontFamily: monospace, textAlign: "right" }}>#{entry.seq}</Box>
-              <Box sx={{ color: "text.secondary" }}>
-                {entry.t === "delta" ? formatTimestamp(entry.at) : ""}
+              <Box sx={{ color: "text.secondary", whiteSpace: "nowrap" }}>
+                {entry.t === "delta" ? formatShortTimestamp(entry.at) : ""}
               </Box>
               <Box sx={{ fontFamily: monospace, overflowWrap: "anywhere" }}>
                 {describeEntry(entry)}

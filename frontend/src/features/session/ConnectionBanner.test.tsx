@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { renderWithProviders } from "../../test/renderWithProviders";
 import { welcome } from "../../test/frames";
 import { signInRequired } from "../auth/authSlice";
-import { connectionLost, reconnectScheduled, welcomed } from "../../hub/hubSlice";
+import { connectionLost, errorReceived, reconnectScheduled, welcomed } from "../../hub/hubSlice";
 import { ConnectionBanner } from "./ConnectionBanner";
 
 describe("ConnectionBanner", () => {
@@ -14,6 +14,19 @@ describe("ConnectionBanner", () => {
     });
     expect(screen.getByTestId("connection-banner")).toHaveTextContent(
       "Live · fillstack/9.9 · 0 resources",
+    );
+  });
+
+  it("shows an error the hub sent outside any request of ours", () => {
+    const { store } = renderWithProviders(<ConnectionBanner />);
+    act(() => {
+      store.dispatch(welcomed(welcome()));
+      store.dispatch(
+        errorReceived({ code: "forbidden", message: "pattern `x/**` is outside res" }),
+      );
+    });
+    expect(screen.getByTestId("connection-banner")).toHaveTextContent(
+      "the hub refused a request (forbidden): pattern `x/**` is outside res",
     );
   });
 

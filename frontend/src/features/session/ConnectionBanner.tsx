@@ -13,6 +13,7 @@ import {
   reconnectRequested,
   selectAttempt,
   selectLastClose,
+  selectLastHubError,
   selectLink,
   selectRetryAt,
   selectSession,
@@ -20,7 +21,7 @@ import {
 import { selectResourceTotal } from "../resources/resourcesSlice";
 
 /** Why the socket closed, in words, for the close codes the contract names. */
-export function describeClose(code: number, reason: string): string {
+function describeClose(code: number, reason: string): string {
   const known: Record<number, string> = {
     1000: "closed",
     1001: "the hub is restarting",
@@ -46,6 +47,7 @@ export function ConnectionBanner() {
   const attempt = useAppSelector(selectAttempt);
   const lastClose = useAppSelector(selectLastClose);
   const total = useAppSelector(selectResourceTotal);
+  const hubError = useAppSelector(selectLastHubError);
   const theme = useTheme();
   const now = useNow();
 
@@ -59,9 +61,11 @@ export function ConnectionBanner() {
       text = attempt > 0 ? "Reconnecting to the hub…" : "Connecting to the hub…";
       break;
     case "live":
-      tone = "success";
+      tone = hubError === null ? "success" : "warning";
       icon = <CloudDoneIcon fontSize="small" aria-hidden />;
       text = `Live · ${session?.server ?? "hub"} · ${total.toLocaleString()} resources`;
+      if (hubError !== null)
+        text += ` · the hub refused a request (${hubError.code}): ${hubError.message}`;
       break;
     case "waiting": {
       tone = "warning";
