@@ -1,10 +1,10 @@
 /**
  * The dashboard against a real hub in a real (headless) Chromium: live publishes, a status
  * change, a hub killed and restarted under the page, and 5,000 resources. The hub binary comes
- * from FILLSTACK_BIN (default ../target/debug/fillstack); dist/ must be built (`npm run e2e`).
+ * from FILLSTACK_BIN (default ../target/debug/fillstack) and serves the SPA itself from dist/
+ * (a debug build reads dist/ at run time; `npm run e2e` builds it first).
  */
 import type { Browser, Page } from "playwright-core";
-import type { PreviewServer } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   launchBrowser,
@@ -15,14 +15,12 @@ import {
   waitForRow,
 } from "./support/browser";
 import { HubProcess } from "./support/hubProcess";
-import { startPreview } from "./support/previewServer";
 import { Publisher } from "./support/publisher";
 
 const LOAD = 5000;
 
 describe("dashboard against a real hub", () => {
   let hub: HubProcess;
-  let preview: PreviewServer;
   let url: string;
   let browser: Browser;
   let page: Page;
@@ -31,7 +29,8 @@ describe("dashboard against a real hub", () => {
   beforeAll(async () => {
     hub = new HubProcess();
     await hub.start();
-    ({ url, server: preview } = await startPreview(hub.httpUrl));
+    // The hub serves the SPA itself, on the same origin as /ws and /api.
+    url = hub.httpUrl;
     browser = await launchBrowser();
     publisher = await Publisher.connect(hub.httpUrl);
     page = await openPage(browser, `${url}/#/resources`);
@@ -41,7 +40,6 @@ describe("dashboard against a real hub", () => {
   afterAll(async () => {
     publisher.close();
     await browser.close();
-    await preview.close();
     await hub.stop();
   });
 
@@ -138,19 +136,16 @@ describe.skipIf(process.env.FILLSTACK_E2E_AUTH !== "1")(
   () => {
     const secret = "e2e-secret-that-is-long-enough-for-hs256";
     let hub: HubProcess;
-    let preview: PreviewServer;
     let browser: Browser;
 
     beforeAll(async () => {
       hub = new HubProcess({ env: { FILLSTACK_JWT_SECRET: secret } });
       await hub.start();
-      ({ server: preview } = await startPreview(hub.httpUrl));
       browser = await launchBrowser();
     });
 
     afterAll(async () => {
       await browser.close();
-      await preview.close();
       await hub.stop();
     });
 
@@ -170,8 +165,7 @@ describe.skipIf(process.env.FILLSTACK_E2E_AUTH !== "1")(
       await publisher.publish({ resource: "e2e/secured", status: "up" });
       publisher.close();
 
-      const url = preview.resolvedUrls?.local[0]?.replace(/\/$/, "") ?? "";
-      const page = await openPage(browser, `${url}/#/resources`);
+      const page = await openPage(browser, `${hub.httpUrl}/#/resources`);
       await waitForLink(page, "signedOut");
       await page.getByLabel("Token (JWT)").fill(token);
       expect(await page.textContent('[aria-label="Token claims"]')).toContain("e2e");

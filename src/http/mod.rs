@@ -11,6 +11,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 pub mod rest;
+mod spa;
 mod ws;
 
 use crate::hub::Hub;
@@ -45,6 +46,7 @@ pub fn bind(
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .configure(rest::routes)
+            .default_service(web::get().to(spa::serve))
     })
     .workers(workers)
     .disable_signals()
