@@ -13,14 +13,7 @@ export type RequestId = number;
 export type Seq = number;
 
 /** Every status, in the order the contract lists them. */
-export const STATUSES = [
-  "up",
-  "degraded",
-  "down",
-  "unknown",
-  "stale",
-  "maintenance",
-] as const;
+export const STATUSES = ["up", "degraded", "down", "unknown", "stale", "maintenance"] as const;
 /** A resource's status. */
 export type Status = (typeof STATUSES)[number];
 
@@ -137,13 +130,7 @@ export interface PingFrame {
 
 /** What a client may send. */
 export type ClientFrame =
-  | HelloFrame
-  | SubFrame
-  | UnsubFrame
-  | PubFrame
-  | GetFrame
-  | HistoryRequestFrame
-  | PingFrame;
+  HelloFrame | SubFrame | UnsubFrame | PubFrame | GetFrame | HistoryRequestFrame | PingFrame;
 
 // ---------------------------------------------------------------- hub to client
 
@@ -289,9 +276,7 @@ const isBool: Check = (value) => typeof value === "boolean";
 const isCount: Check = (value) =>
   typeof value === "number" && Number.isInteger(value) && value >= 0;
 const isScalar: Check = (value) =>
-  (typeof value === "number" && Number.isFinite(value)) ||
-  isText(value) ||
-  isBool(value);
+  (typeof value === "number" && Number.isFinite(value)) || isText(value) || isBool(value);
 const orNull =
   (check: Check): Check =>
   (value) =>
@@ -312,8 +297,7 @@ export const isStatus = (value: unknown): value is Status =>
 export const isRole = (value: unknown): value is Role =>
   typeof value === "string" && (ROLES as readonly string[]).includes(value);
 const isErrorCode: Check = (value) =>
-  typeof value === "string" &&
-  (ERROR_CODES as readonly string[]).includes(value);
+  typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
 const isClientName: Check = (value) =>
   isText(value) ||
   (isMap(value) &&
@@ -347,8 +331,7 @@ const removedShape: Shape = {
   seq: required(isCount),
 };
 const isHistoryEntry: Check = (value) =>
-  hasShape(value, "delta", deltaShape) ||
-  hasShape(value, "removed", removedShape);
+  hasShape(value, "delta", deltaShape) || hasShape(value, "removed", removedShape);
 
 const clientShapes = {
   hello: {
@@ -419,10 +402,8 @@ const serverShapes = {
   pong: { id: required(isCount), time: required(isCount) },
 } satisfies Record<ServerFrame["t"], Shape>;
 
-const hasKey = <K extends string>(
-  shapes: Record<K, Shape>,
-  tag: unknown,
-): tag is K => typeof tag === "string" && Object.hasOwn(shapes, tag);
+const hasKey = <K extends string>(shapes: Record<K, Shape>, tag: unknown): tag is K =>
+  typeof tag === "string" && Object.hasOwn(shapes, tag);
 
 /** Whether `value` is a well-formed client frame of the type its `t` names. */
 export function isClientFrame(value: unknown): value is ClientFrame {

@@ -8,6 +8,10 @@ use fillstack_protocol::{ErrorCode, Pattern, ResourceId};
 
 use crate::error::Rejection;
 
+pub mod token;
+
+pub use token::{Claims, KeySource, TokenVerifier, Verified};
+
 /// A role from the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
@@ -60,6 +64,11 @@ pub struct Grants {
 }
 
 impl Grants {
+    /// `roles` over `scopes` (`None`: every resource).
+    pub fn new(roles: Vec<Role>, scopes: Option<Vec<Pattern>>) -> Self {
+        Self { roles, scopes }
+    }
+
     /// Everything, everywhere: the grants of every session when auth is off.
     pub fn admin() -> Self {
         Self {
