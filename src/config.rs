@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::auth::token::{KeySource, TokenVerifier, asymmetric_algorithm};
+
 use crate::session::SessionSettings;
 
 /// A configuration problem, naming the option.
@@ -52,6 +54,34 @@ pub struct Config {
     pub session: SessionSettings,
     /// This hub's name in `/api/v1/status` (and, later, in a cluster).
     pub node_id: String,
+    /// Token verification; `None` means no auth (loopback only, everyone admin).
+    pub auth: Option<AuthConfig>,
+    /// Browser origins allowed on `/ws` and by CORS, besides the hub's own origin
+    /// and localhost.
+    pub allowed_origins: Vec<String>,
+    /// The configured `iss`, which minted tokens carry.
+    pub auth_issuer: Option<String>,
+    /// The configured `aud`, which minted tokens carry.
+    pub auth_audience: Option<String>,
+}
+
+/// How tokens are checked, and the HS256 secret when there is one (to mint tokens).
+#[derive(Clone)]
+pub struct AuthConfig {
+    /// Checks every token.
+    pub verifier: TokenVerifier,
+    /// The HS256 secret, for `fillstack token`.
+    pub secret: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.secret.is_some() {
+            "AuthConfig(HS256)"
+        } else {
+            "AuthConfig(public key)"
+        })
+    }
 }
 
 impl Default for Config {
@@ -67,6 +97,10 @@ impl Default for Config {
             resource_threads: cores,
             session: SessionSettings::default(),
             node_id: host_name(),
+            auth: None,
+            allowed_origins: Vec::new(),
+            auth_issuer: None,
+            auth_audience: None,
         }
     }
 }
@@ -82,7 +116,25 @@ pub struct Overrides {
     pub heartbeat: Option<String>,
     pub insecure_no_auth: bool,
     pub node_id: Option<String>,
+    pub auth: AuthOverrides,
+    pub allowed_origins: Option<String>,
 }
+
+/// Auth options as given on the command line or in the environment.
+#[derive(Debug, Default, Clone)]
+pub struct AuthOverrides {
+    pub jwt_secret_file: Option<PathBuf>,
+    /// `FILLSTACK_JWT_SECRET`: the secret itself.
+    pub jwt_secret: Option<String>,
+    pub jwt_public_key_file: Option<PathBuf>,
+    pub jwks_file: Option<PathBuf>,
+    pub jwt_alg: Option<String>,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+}
+
+/// Shortest HS256 secret accepted, in bytes.
+const MIN_SECRET_BYTES: usize = 32;
 
 /// The `--config` TOML file; keys are the flags' names with `_` for `-`.
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +147,13 @@ struct FileConfig {
     heartbeat: Option<String>,
     insecure_no_auth: Option<bool>,
     node_id: Option<String>,
+    jwt_secret_file: Option<PathBuf>,
+    jwt_public_key_file: Option<PathBuf>,
+    jwks_file: Option<PathBuf>,
+    jwt_alg: Option<String>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    allowed_origins: Option<Vec<String>>,
 }
 
 impl Config {
@@ -104,7 +163,20 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
-        let mut config = Self::default();
+        let mut config = Self {
+            auth: load_auth(overrides.auth.clone(), &file)?,
+            auth_issuer: overrides
+                .auth
+                .jwt_issuer
+                .clone()
+                .or_else(|| file.jwt_issuer.clone()),
+            auth_audience: overrides
+                .auth
+                .jwt_audience
+                .clone()
+                .or_else(|| file.jwt_audience.clone()),
+            ..Self::default()
+        };
         if let Some(listen) = overrides.listen.or(file.listen) {
             config.listen = listen.parse().map_err(|_| {
                 ConfigError::new(
@@ -136,12 +208,20 @@ impl Config {
         }
         config.insecure_no_auth =
             overrides.insecure_no_auth || file.insecure_no_auth.unwrap_or(false);
+        config.allowed_origins = match overrides.allowed_origins {
+            Some(list) => list
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            None => file.allowed_origins.clone().unwrap_or_default(),
+        };
         config.check()?;
         Ok(config)
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        if !self.listen.ip().is_loopback() && !self.insecure_no_auth {
+        if !self.listen.ip().is_loopback() && !self.insecure_no_auth && self.auth.is_none() {
             return Err(ConfigError::new(
                 "--listen",
                 format!(
@@ -156,6 +236,80 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The key source from flags/env over the file: one of a secret, a public key or a JWKS.
+fn load_auth(given: AuthOverrides, file: &FileConfig) -> Result<Option<AuthConfig>, ConfigError> {
+    let secret_file = given
+        .jwt_secret_file
+        .or_else(|| file.jwt_secret_file.clone());
+    let public_key_file = given
+        .jwt_public_key_file
+        .or_else(|| file.jwt_public_key_file.clone());
+    let jwks_file = given.jwks_file.or_else(|| file.jwks_file.clone());
+    let algorithm = given.jwt_alg.or_else(|| file.jwt_alg.clone());
+    let issuer = given.jwt_issuer.or_else(|| file.jwt_issuer.clone());
+    let audience = given.jwt_audience.or_else(|| file.jwt_audience.clone());
+    let secret = match (secret_file, given.jwt_secret) {
+        (Some(path), _) => Some(
+            read_bytes("--jwt-secret-file", &path)?
+                .trim_ascii()
+                .to_vec(),
+        ),
+        (None, Some(secret)) => Some(secret.into_bytes()),
+        (None, None) => None,
+    };
+    let pinned = |option: &str| -> Result<jsonwebtoken::Algorithm, ConfigError> {
+        let name = algorithm
+            .as_deref()
+            .ok_or_else(|| ConfigError::new(option, "needs --jwt-alg RS256, ES256 or EdDSA"))?;
+        asymmetric_algorithm(name).map_err(|e| ConfigError::new("--jwt-alg", e))
+    };
+    let source = match (secret.clone(), public_key_file, jwks_file) {
+        (None, None, None) => return Ok(None),
+        (Some(secret), None, None) => {
+            if secret.len() < MIN_SECRET_BYTES {
+                return Err(ConfigError::new(
+                    "--jwt-secret-file",
+                    format!(
+                        "the HS256 secret is {} bytes; use at least {MIN_SECRET_BYTES}",
+                        secret.len()
+                    ),
+                ));
+            }
+            KeySource::Secret(secret)
+        }
+        (None, Some(path), None) => KeySource::PublicKey {
+            pem: read_bytes("--jwt-public-key-file", &path)?,
+            algorithm: pinned("--jwt-public-key-file")?,
+        },
+        (None, None, Some(path)) => {
+            let set = serde_json::from_slice(&read_bytes("--jwks-file", &path)?).map_err(|e| {
+                ConfigError::new(
+                    "--jwks-file",
+                    format!("{} is not a JWKS document: {e}", path.display()),
+                )
+            })?;
+            KeySource::Jwks {
+                set,
+                algorithm: pinned("--jwks-file")?,
+            }
+        }
+        _ => {
+            return Err(ConfigError::new(
+                "--jwt-secret-file",
+                "give one of a secret (--jwt-secret-file or FILLSTACK_JWT_SECRET), --jwt-public-key-file or --jwks-file",
+            ));
+        }
+    };
+    let verifier = TokenVerifier::new(&source, issuer.as_deref(), audience.as_deref())
+        .map_err(|e| ConfigError::new("--jwt-public-key-file", e))?;
+    Ok(Some(AuthConfig { verifier, secret }))
+}
+
+fn read_bytes(option: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path)
+        .map_err(|e| ConfigError::new(option, format!("cannot read {}: {e}", path.display())))
 }
 
 /// The machine's host name, or `local` when it cannot be read.

@@ -79,6 +79,8 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
         draining: draining.clone(),
         started: Instant::now(),
         node: config.node_id.clone(),
+        auth: config.auth.as_ref().map(|auth| auth.verifier.clone()),
+        allowed_origins: Arc::new(config.allowed_origins.clone()),
     };
     let (server, addr, handle) =
         http::bind(state, config.listen, config.workers.max(1)).map_err(|source| {

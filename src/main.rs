@@ -1,10 +1,12 @@
-//! The `fillstack` command line: parse flags, build the config, run the hub.
+//! The `fillstack` command line: parse flags, build the config, run the hub or
+//! mint a token.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use fillstack::config::{Config, Overrides};
+use fillstack::auth::token::{Claims, mint};
+use fillstack::config::{AuthOverrides, Config, Overrides, duration};
 
 #[derive(Parser)]
 #[command(name = "fillstack", version, about = "A realtime status hub")]
@@ -15,12 +17,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the hub (WebSocket, health and metrics on one port).
+    /// Run the hub (SPA, WebSocket, REST and health on one port).
     Serve(ServeArgs),
+    /// Print a signed JWT for the configured HS256 secret.
+    Token(TokenArgs),
 }
 
+/// Options shared by `serve` and `token`.
 #[derive(clap::Args)]
-struct ServeArgs {
+struct ConfigArgs {
     /// Address to bind; port 0 picks a free port [default: 127.0.0.1:8080]
     #[arg(long, env = "FILLSTACK_LISTEN")]
     listen: Option<String>,
@@ -30,6 +35,36 @@ struct ServeArgs {
     /// TOML file with any of these options (flags win over it)
     #[arg(long, env = "FILLSTACK_CONFIG")]
     config: Option<PathBuf>,
+    /// File holding the HS256 secret (FILLSTACK_JWT_SECRET holds the secret itself)
+    #[arg(long)]
+    jwt_secret_file: Option<PathBuf>,
+    /// PEM public key for --jwt-alg RS256, ES256 or EdDSA
+    #[arg(long)]
+    jwt_public_key_file: Option<PathBuf>,
+    /// JWKS file (keys picked by `kid`) for --jwt-alg RS256, ES256 or EdDSA
+    #[arg(long)]
+    jwks_file: Option<PathBuf>,
+    /// The algorithm of --jwt-public-key-file or --jwks-file
+    #[arg(long)]
+    jwt_alg: Option<String>,
+    /// Required `iss` of every token
+    #[arg(long)]
+    jwt_issuer: Option<String>,
+    /// Required `aud` of every token
+    #[arg(long)]
+    jwt_audience: Option<String>,
+    /// Browser origins allowed on /ws and by CORS, comma-separated (besides the hub's own and localhost)
+    #[arg(long, env = "FILLSTACK_ALLOWED_ORIGINS")]
+    allowed_origins: Option<String>,
+    /// Allow a non-loopback --listen without auth (every client is admin)
+    #[arg(long, env = "FILLSTACK_INSECURE_NO_AUTH")]
+    insecure_no_auth: bool,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: ConfigArgs,
     /// Deltas kept per resource for history and resume [default: 1000]
     #[arg(long, env = "FILLSTACK_HISTORY")]
     history: Option<u64>,
@@ -39,9 +74,6 @@ struct ServeArgs {
     /// How often the hub pings each socket, e.g. 25s [default: 25s]
     #[arg(long, env = "FILLSTACK_HEARTBEAT")]
     heartbeat: Option<String>,
-    /// Allow a non-loopback --listen without auth (every client is admin)
-    #[arg(long, env = "FILLSTACK_INSECURE_NO_AUTH")]
-    insecure_no_auth: bool,
     /// This hub's name in /api/v1/status [default: the host name]
     #[arg(long, env = "FILLSTACK_NODE_ID")]
     node_id: Option<String>,
@@ -50,10 +82,98 @@ struct ServeArgs {
     log: String,
 }
 
+#[derive(clap::Args)]
+struct TokenArgs {
+    #[command(flatten)]
+    common: ConfigArgs,
+    /// The token's subject
+    #[arg(long)]
+    sub: String,
+    /// Comma-separated roles: viewer, publisher, admin
+    #[arg(long, default_value = "viewer")]
+    roles: String,
+    /// Comma-separated patterns the token may touch [default: every resource]
+    #[arg(long)]
+    res: Option<String>,
+    /// How long the token is valid, e.g. 15m, 1h, 30d
+    #[arg(long, default_value = "1h")]
+    ttl: String,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Token(args) => token(args),
+    }
+}
+
+fn overrides(common: ConfigArgs) -> Overrides {
+    Overrides {
+        config: common.config,
+        listen: common.listen,
+        data: common.data,
+        insecure_no_auth: common.insecure_no_auth,
+        allowed_origins: common.allowed_origins,
+        auth: AuthOverrides {
+            jwt_secret_file: common.jwt_secret_file,
+            jwt_secret: std::env::var("FILLSTACK_JWT_SECRET")
+                .ok()
+                .filter(|s| !s.is_empty()),
+            jwt_public_key_file: common.jwt_public_key_file,
+            jwks_file: common.jwks_file,
+            jwt_alg: common.jwt_alg,
+            jwt_issuer: common.jwt_issuer,
+            jwt_audience: common.jwt_audience,
+        },
+        ..Overrides::default()
+    }
+}
+
+fn bad_configuration(error: impl std::fmt::Display) -> ExitCode {
+    eprintln!("fillstack: bad configuration: {error}");
+    ExitCode::from(2)
+}
+
+fn token(args: TokenArgs) -> ExitCode {
+    let config = match Config::load(overrides(args.common)) {
+        Ok(config) => config,
+        Err(error) => return bad_configuration(error),
+    };
+    let Some(secret) = config.auth.and_then(|auth| auth.secret) else {
+        return bad_configuration(
+            "--jwt-secret-file: `fillstack token` needs the HS256 secret (or FILLSTACK_JWT_SECRET)",
+        );
+    };
+    let ttl = match duration("--ttl", &args.ttl) {
+        Ok(ttl) => ttl,
+        Err(error) => return bad_configuration(error),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let split = |list: &str| {
+        list.split(',')
+            .map(|item| item.trim().to_owned())
+            .filter(|item| !item.is_empty())
+            .collect()
+    };
+    let claims = Claims {
+        sub: args.sub,
+        roles: split(&args.roles),
+        res: args.res.as_deref().map(split),
+        exp: now + ttl.as_secs(),
+        nbf: None,
+        iat: Some(now),
+        iss: config.auth_issuer,
+        aud: config.auth_audience,
+    };
+    match mint(&secret, &claims) {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => bad_configuration(error),
     }
 }
 
@@ -65,21 +185,15 @@ fn serve(args: ServeArgs) -> ExitCode {
         )
         .init();
     let overrides = Overrides {
-        config: args.config,
-        listen: args.listen,
-        data: args.data,
         history: args.history,
         cache_mb: args.cache_mb,
         heartbeat: args.heartbeat,
-        insecure_no_auth: args.insecure_no_auth,
         node_id: args.node_id,
+        ..overrides(args.common)
     };
     let config = match Config::load(overrides) {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("fillstack: bad configuration: {error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return bad_configuration(error),
     };
     actix::System::new().block_on(run(config))
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
+pub mod origin;
 pub mod rest;
 mod spa;
 mod ws;
@@ -30,6 +31,10 @@ pub struct AppState {
     pub started: std::time::Instant,
     /// This hub's node id.
     pub node: String,
+    /// Token verification; `None` when no auth is configured.
+    pub auth: Option<crate::auth::TokenVerifier>,
+    /// Browser origins allowed besides the hub's own and localhost.
+    pub allowed_origins: Arc<Vec<String>>,
 }
 
 /// Binds `listen` and builds the server (not yet running); returns the bound address.
@@ -38,9 +43,11 @@ pub fn bind(
     listen: SocketAddr,
     workers: usize,
 ) -> std::io::Result<(Server, SocketAddr, ServerHandle)> {
+    let allowed = state.allowed_origins.clone();
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(cors(allowed.clone()))
             .app_data(data.clone())
             .route("/ws", web::get().to(ws::upgrade))
             .route("/healthz", web::get().to(healthz))
@@ -61,6 +68,37 @@ pub fn bind(
     let server = server.run();
     let handle = server.handle();
     Ok((server, addr, handle))
+}
+
+/// The token of an `Authorization: Bearer` header, if any.
+pub fn bearer_token(request: &actix_web::HttpRequest) -> Option<String> {
+    let value = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|token| !token.is_empty())
+}
+
+/// CORS for pages on allowed origins (tokens travel in headers, never cookies).
+fn cors(allowed: Arc<Vec<String>>) -> actix_cors::Cors {
+    actix_cors::Cors::default()
+        .allowed_origin_fn(move |page, head| {
+            let host = head
+                .headers()
+                .get(actix_web::http::header::HOST)
+                .and_then(|value| value.to_str().ok());
+            page.to_str()
+                .is_ok_and(|page| origin::is_allowed(page, host, &allowed))
+        })
+        .allowed_methods(["GET", "POST", "DELETE"])
+        .allowed_headers(["authorization", "content-type", "accept", "if-none-match"])
+        .expose_headers(["etag", "retry-after"])
+        .max_age(600)
 }
 
 async fn healthz() -> HttpResponse {

@@ -3,11 +3,13 @@
 use std::sync::atomic::Ordering;
 
 use actix::{Actor, AsyncContext};
+use actix_web::http::header::{HOST, ORIGIN};
 use actix_web::{HttpRequest, HttpResponse, web};
-use fillstack_protocol::{Codec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
+use fillstack_protocol::{Codec, ErrorCode, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 
-use super::AppState;
-use crate::session::SessionActor;
+use super::{AppState, origin};
+use crate::error::Rejection;
+use crate::session::{Credentials, SessionActor};
 
 /// Upgrades to a WebSocket speaking the first of our subprotocols the client
 /// offers (MessagePack when it offers none of them).
@@ -19,6 +21,22 @@ pub async fn upgrade(
     if state.draining.load(Ordering::Acquire) {
         return Ok(HttpResponse::ServiceUnavailable().body("the hub is shutting down\n"));
     }
+    // A page on another origin must not drive a user's session: refused before the upgrade.
+    if let Some(page) = request
+        .headers()
+        .get(ORIGIN)
+        .map(|value| value.to_str().unwrap_or(""))
+    {
+        let host = request
+            .headers()
+            .get(HOST)
+            .and_then(|value| value.to_str().ok());
+        if !origin::is_allowed(page, host, &state.allowed_origins) {
+            let message = format!("origin `{page}` is not allowed; see --allowed-origins");
+            return Err(Rejection::new(ErrorCode::Forbidden, message).into());
+        }
+    }
+    let upgrade_token = super::bearer_token(&request);
     let (response, socket, stream) =
         actix_ws::handle_with_protocols(&request, body, &[SUBPROTOCOL_MSGPACK, SUBPROTOCOL_JSON])?;
     let codec = response
@@ -33,7 +51,17 @@ pub async fn upgrade(
         .max_frame_size(limit)
         .aggregate_continuations()
         .max_continuation_size(limit);
-    let session = SessionActor::new(state.hub.clone(), socket, codec, state.sessions.clone());
+    let credentials = Credentials {
+        verifier: state.auth.clone(),
+        upgrade_token,
+    };
+    let session = SessionActor::new(
+        state.hub.clone(),
+        socket,
+        codec,
+        state.sessions.clone(),
+        credentials,
+    );
     SessionActor::create(move |ctx| {
         ctx.add_stream(stream);
         session

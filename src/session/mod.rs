@@ -16,8 +16,11 @@ use fillstack_protocol::{
     ResourceId, Seq, ServerFrame,
 };
 
+mod hello;
 pub mod request;
 mod writer;
+
+pub use hello::Credentials;
 
 use request::Request;
 use writer::Writer;
@@ -76,6 +79,9 @@ pub struct SessionActor {
     socket: Socket,
     outbox: Outbox,
     settings: SessionSettings,
+    credentials: Credentials,
+    /// Fires when the session's token expires (4002 unless a `hello` refreshed it).
+    expiry: Option<SpawnHandle>,
     /// `None` until a valid `hello`.
     grants: Option<Grants>,
     patterns: Vec<Pattern>,
@@ -85,7 +91,13 @@ pub struct SessionActor {
 
 impl SessionActor {
     /// A session on a freshly upgraded socket speaking `codec`.
-    pub fn new(hub: Hub, socket: Socket, codec: Codec, settings: SessionSettings) -> Self {
+    pub fn new(
+        hub: Hub,
+        socket: Socket,
+        codec: Codec,
+        settings: SessionSettings,
+        credentials: Credentials,
+    ) -> Self {
         let outbox = Outbox::new(codec, settings.outbox);
         let id = hub.open_session(&outbox);
         Self {
@@ -94,6 +106,8 @@ impl SessionActor {
             socket,
             outbox,
             settings,
+            credentials,
+            expiry: None,
             grants: None,
             patterns: Vec::new(),
             last_heard: Instant::now(),
@@ -136,7 +150,7 @@ impl SessionActor {
     fn handle(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) -> Result<(), Rejection> {
         let request = Request::try_from(frame)?;
         if let Request::Hello { id, token } = request {
-            return self.hello(id, token.as_deref());
+            return self.hello(id, token, ctx);
         }
         let Some(grants) = &self.grants else {
             return Err(Rejection::new(
@@ -178,21 +192,6 @@ impl SessionActor {
             }
             Request::Ping { id } => self.reply(&ServerFrame::Pong { id, time: now_ms() }),
         }
-        Ok(())
-    }
-
-    fn hello(&mut self, id: RequestId, _token: Option<&str>) -> Result<(), Rejection> {
-        // No auth configured: every session is admin (loopback only, see config).
-        let grants = Grants::admin();
-        self.reply(&ServerFrame::Welcome {
-            id,
-            session: format!("s-{}", self.id),
-            server: self.settings.server.clone(),
-            heartbeat_ms: millis(self.settings.heartbeat),
-            max_frame_bytes: self.settings.max_frame_bytes as u64,
-            roles: grants.roles(),
-        });
-        self.grants = Some(grants);
         Ok(())
     }
 

@@ -13,6 +13,28 @@ use fillstack::outbox::OutboxLimits;
 use fillstack_loadtest::Client;
 use fillstack_protocol::{Codec, FieldChanges, Scalar, ServerFrame};
 
+/// The HS256 secret of `TestHub::builder().auth()`.
+pub const SECRET: &[u8] = b"test-secret-that-is-32-bytes-long";
+
+/// A token for `roles` over `res` (None: everything), valid for `ttl_s` seconds.
+pub fn token(roles: &[&str], res: Option<&[&str]>, ttl_s: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = fillstack::auth::Claims {
+        sub: "tester".into(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        res: res.map(|patterns| patterns.iter().map(|p| (*p).to_owned()).collect()),
+        exp: now + ttl_s,
+        nbf: None,
+        iat: Some(now),
+        iss: None,
+        aud: None,
+    };
+    fillstack::auth::token::mint(SECRET, &claims).unwrap()
+}
+
 pub fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
 }
@@ -51,6 +73,22 @@ impl TestHubBuilder {
 
     pub fn unread_timeout(mut self, timeout: Duration) -> Self {
         self.config.session.unread_timeout = timeout;
+        self
+    }
+
+    /// Requires HS256 tokens signed with `SECRET`.
+    pub fn auth(mut self) -> Self {
+        let source = fillstack::auth::KeySource::Secret(SECRET.to_vec());
+        let verifier = fillstack::auth::TokenVerifier::new(&source, None, None).unwrap();
+        self.config.auth = Some(fillstack::config::AuthConfig {
+            verifier,
+            secret: Some(SECRET.to_vec()),
+        });
+        self
+    }
+
+    pub fn allowed_origins(mut self, origins: &[&str]) -> Self {
+        self.config.allowed_origins = origins.iter().map(|o| (*o).to_owned()).collect();
         self
     }
 
@@ -111,6 +149,13 @@ impl TestHub {
         Client::connect_hello(&self.url(), Codec::MsgPack)
             .await
             .unwrap()
+    }
+
+    /// A session that said hello with `token`.
+    pub async fn client_with(&self, token: &str) -> Client {
+        let mut client = Client::connect(&self.url(), Codec::MsgPack).await.unwrap();
+        client.hello(Some(token)).await.unwrap();
+        client
     }
 
     pub async fn json_client(&self) -> Client {

@@ -20,6 +20,7 @@ pub mod body;
 mod openapi;
 
 use super::AppState;
+use crate::auth::{Action, Grants};
 use crate::error::Rejection;
 use crate::resource::messages::{Publish, ReadHistory, Remove, TakeSnapshot};
 use crate::session::request::{check_change, history_limit, resource_id};
@@ -151,6 +152,22 @@ fn number(pairs: &BTreeMap<String, String>, key: &str) -> Result<Option<u64>, Re
         .transpose()
 }
 
+/// The grants of the request's bearer token (everything when no auth is configured).
+fn authorize(request: &HttpRequest, state: &AppState) -> Result<Grants, Rejection> {
+    let Some(verifier) = &state.auth else {
+        return Ok(Grants::admin());
+    };
+    let token = super::bearer_token(request).ok_or_else(|| {
+        Rejection::new(
+            ErrorCode::Unauthorized,
+            "this hub requires Authorization: Bearer <token>",
+        )
+    })?;
+    Ok(verifier
+        .verify(&token, crate::resource::now_ms() / 1000)?
+        .grants)
+}
+
 fn actor_gone(_: actix::MailboxError) -> Rejection {
     Rejection::unavailable(
         "the resource is restarting; retry",
@@ -187,6 +204,7 @@ pub async fn list(
             })
         })
         .transpose()?;
+    authorize(&request, &state)?.allow_pattern(&pattern)?;
     let ids = state.hub.resources_matching(&pattern);
     let start = cursor.map_or(0, |cursor| ids.partition_point(|id| *id <= cursor));
     let mut resources = Vec::new();
@@ -240,6 +258,7 @@ pub async fn get_one(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Rejection> {
     let id = resource_id(&id)?;
+    authorize(&request, &state)?.allow(Action::Read, &id)?;
     let actor = state
         .hub
         .find(&id)
@@ -282,6 +301,7 @@ pub async fn publish(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Rejection> {
     let id = resource_id(&id)?;
+    authorize(&request, &state)?.allow(Action::Publish, &id)?;
     let body: PublishBody = body::read(&request, payload).await?;
     let change = check_change(
         body.status.as_deref(),
@@ -299,10 +319,12 @@ pub async fn publish(
     params(("id" = String, Path, description = "resource id, slashes included")),
     responses((status = 204), (status = 400, body = openapi::ErrorBody), (status = 404, body = openapi::ErrorBody)))]
 pub async fn delete(
+    request: HttpRequest,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Rejection> {
     let id = resource_id(&id)?;
+    authorize(&request, &state)?.allow(Action::Delete, &id)?;
     let actor = state
         .hub
         .find(&id)
@@ -322,6 +344,7 @@ pub async fn history(
 ) -> Result<HttpResponse, Rejection> {
     let pairs = query_pairs(&request, &["since", "limit"])?;
     let id = resource_id(&id)?;
+    authorize(&request, &state)?.allow(Action::Read, &id)?;
     let since = number(&pairs, "since")?.unwrap_or(0);
     let limit = history_limit(number(&pairs, "limit")?)?;
     let actor = state
@@ -342,7 +365,11 @@ pub async fn history(
 
 /// The hub's version, uptime and counts.
 #[utoipa::path(get, path = "/api/v1/status", tag = "hub", responses((status = 200, body = HubStatus)))]
-pub async fn status(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn status(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Rejection> {
+    authorize(&request, &state)?;
     let hub = &state.hub;
     let status = HubStatus {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -353,5 +380,5 @@ pub async fn status(request: HttpRequest, state: web::Data<AppState>) -> HttpRes
         subscriptions: hub.subscription_count() as u64,
         resources: hub.resource_count() as u64,
     };
-    body::reply(&request, StatusCode::OK, &status)
+    Ok(body::reply(&request, StatusCode::OK, &status))
 }

@@ -1,0 +1,74 @@
+//! `hello`: who the session is. With auth configured, a token (in the frame, or in
+//! `Authorization: Bearer` on the upgrade) gives the session its grants until the
+//! token's `exp`; a later `hello` may refresh it. Without auth, every session is admin.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use fillstack_protocol::{CloseCode, ErrorCode, RequestId, ServerFrame};
+
+use super::{SessionActor, millis};
+use crate::auth::{Grants, TokenVerifier};
+use crate::error::Rejection;
+use crate::resource::now_ms;
+
+/// What a session checks tokens with, and the token its upgrade request carried.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    /// `None` when no auth is configured.
+    pub verifier: Option<TokenVerifier>,
+    /// From `Authorization: Bearer` on the upgrade, for non-browser clients.
+    pub upgrade_token: Option<String>,
+}
+
+impl SessionActor {
+    pub(super) fn hello(
+        &mut self,
+        id: RequestId,
+        token: Option<String>,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), Rejection> {
+        let grants = match &self.credentials.verifier {
+            None => Grants::admin(),
+            Some(verifier) => {
+                let token = token.or_else(|| self.credentials.upgrade_token.clone()).ok_or_else(|| {
+                    Rejection::new(ErrorCode::Unauthorized, "this hub requires a token: send it in hello or as Authorization: Bearer")
+                })?;
+                let verified = verifier.verify(&token, now_ms() / 1000)?;
+                self.arm_expiry(verified.expires_at, ctx);
+                tracing::debug!(session = self.id, sub = %verified.subject, "session authenticated");
+                verified.grants
+            }
+        };
+        self.reply(&ServerFrame::Welcome {
+            id,
+            session: format!("s-{}", self.id),
+            server: self.settings.server.clone(),
+            heartbeat_ms: millis(self.settings.heartbeat),
+            max_frame_bytes: self.settings.max_frame_bytes as u64,
+            roles: grants.roles(),
+        });
+        self.grants = Some(grants);
+        Ok(())
+    }
+
+    /// Closes the session 4002 at `expires_at` (unix s) unless a new `hello` re-arms it.
+    fn arm_expiry(&mut self, expires_at: u64, ctx: &mut Context<Self>) {
+        if let Some(previous) = self.expiry.take() {
+            ctx.cancel_future(previous);
+        }
+        let wait = Duration::from_millis((expires_at * 1000).saturating_sub(now_ms()));
+        self.expiry = Some(ctx.run_later(wait, |session, _| {
+            session.reply(
+                &Rejection::new(
+                    ErrorCode::Unauthorized,
+                    "the token expired; send hello with a new one",
+                )
+                .to_frame(),
+            );
+            session
+                .outbox
+                .close(CloseCode::TokenExpired, "token expired", true);
+        }));
+    }
+}

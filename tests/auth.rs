@@ -1,0 +1,319 @@
+//! Auth on every door: tokens on hello and on the upgrade, roles and scopes on
+//! sockets and REST, expiry mid-session, origins, and `fillstack token`.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a failure is the test failing
+
+mod support;
+
+use fillstack_loadtest::{Client, ClientError};
+use fillstack_protocol::{ClientFrame, Codec, ErrorCode, ServerFrame};
+use serde_json::json;
+use support::*;
+
+async fn refused(client: &mut Client, frame: ClientFrame) -> (ErrorCode, String) {
+    match client.request(&frame, secs(5)).await.unwrap() {
+        ServerFrame::Error { code, message, .. } => (code, message),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+#[actix_web::test]
+async fn a_hello_without_a_valid_token_is_refused_and_closed_4001() {
+    let hub = TestHub::builder().auth().start().await;
+    let mut anonymous = Client::connect(&hub.url(), Codec::MsgPack).await.unwrap();
+    let ClientError::Unexpected(answer) = anonymous.hello(None).await.unwrap_err() else {
+        panic!()
+    };
+    assert!(answer.contains("this hub requires a token"), "{answer}");
+    assert_eq!(
+        anonymous.closed_within(secs(5)).await.unwrap().code,
+        Some(4001)
+    );
+    let mut forged = Client::connect(&hub.url(), Codec::MsgPack).await.unwrap();
+    let wrong = fillstack::auth::token::mint(
+        b"not-the-secret-not-the-secret-32",
+        &fillstack::auth::Claims {
+            sub: "x".into(),
+            roles: vec!["admin".into()],
+            res: None,
+            exp: u64::MAX / 2,
+            nbf: None,
+            iat: None,
+            iss: None,
+            aud: None,
+        },
+    )
+    .unwrap();
+    let ClientError::Unexpected(answer) = forged.hello(Some(&wrong)).await.unwrap_err() else {
+        panic!()
+    };
+    assert!(answer.contains("signature does not match"), "{answer}");
+    assert_eq!(
+        forged.closed_within(secs(5)).await.unwrap().code,
+        Some(4001)
+    );
+}
+
+#[actix_web::test]
+async fn roles_and_scopes_limit_every_socket_operation() {
+    let hub = TestHub::builder().auth().start().await;
+    let mut admin = hub.client_with(&token(&["admin"], None, 3600)).await;
+    admin
+        .publish("host/db", Some("up"), fields(&[]))
+        .await
+        .unwrap();
+    let mut viewer = hub.client_with(&token(&["viewer"], None, 3600)).await;
+    assert_eq!(viewer.subscribe("**", None).await.unwrap(), 1);
+    let id = viewer.next_id();
+    let (code, message) = refused(
+        &mut viewer,
+        ClientFrame::Pub(fillstack_protocol::PublishFrame {
+            id,
+            resource: "host/db".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            ErrorCode::Forbidden,
+            "publish on `host/db` needs the publisher role"
+        )
+    );
+    let mut agent = hub
+        .client_with(&token(&["publisher"], Some(&["svc/**"]), 3600))
+        .await;
+    assert_eq!(
+        agent
+            .publish("svc/api", Some("up"), fields(&[]))
+            .await
+            .unwrap(),
+        1
+    );
+    let id = agent.next_id();
+    let (code, message) = refused(
+        &mut agent,
+        ClientFrame::Pub(fillstack_protocol::PublishFrame {
+            id,
+            resource: "host/db".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            ErrorCode::Forbidden,
+            "the token's scope does not include `host/db`"
+        )
+    );
+    let id = agent.next_id();
+    let (code, message) = refused(
+        &mut agent,
+        ClientFrame::Sub {
+            id,
+            pattern: "**".into(),
+            since: None,
+        },
+    )
+    .await;
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            ErrorCode::Forbidden,
+            "pattern `**` is wider than the token's scope"
+        )
+    );
+    let id = agent.next_id();
+    let (code, _) = refused(
+        &mut agent,
+        ClientFrame::Get {
+            id,
+            resource: "host/db".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        code,
+        ErrorCode::Forbidden,
+        "data outside the scope never reaches the session"
+    );
+    assert_eq!(agent.subscribe("svc/*", None).await.unwrap(), 1);
+}
+
+#[actix_web::test]
+async fn a_token_that_expires_closes_the_session_4002_unless_a_hello_refreshed_it() {
+    let hub = TestHub::builder().auth().start().await;
+    let mut short = hub.client_with(&token(&["viewer"], None, 1)).await;
+    let ServerFrame::Error { code, .. } = short.frame_within(secs(5)).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(code, ErrorCode::Unauthorized);
+    assert_eq!(short.closed_within(secs(5)).await.unwrap().code, Some(4002));
+
+    let mut refreshed = hub.client_with(&token(&["viewer"], None, 1)).await;
+    refreshed
+        .hello(Some(&token(&["viewer"], None, 3600)))
+        .await
+        .unwrap();
+    assert_quiet(&mut refreshed, ms(2500)).await;
+    let id = refreshed.next_id();
+    assert!(matches!(
+        refreshed
+            .request(&ClientFrame::Ping { id }, secs(5))
+            .await
+            .unwrap(),
+        ServerFrame::Pong { .. }
+    ));
+}
+
+#[actix_web::test]
+async fn non_browser_clients_may_send_the_token_on_the_upgrade() {
+    let hub = TestHub::builder().auth().start().await;
+    let bearer = format!("Bearer {}", token(&["admin"], None, 60));
+    let mut client = Client::connect_with(
+        &hub.url(),
+        Some(Codec::MsgPack),
+        &[("Authorization", &bearer)],
+    )
+    .await
+    .unwrap();
+    let ServerFrame::Welcome { roles, .. } = client.hello(None).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(roles, ["admin"]);
+}
+
+#[actix_web::test]
+async fn pages_on_other_origins_are_refused_before_the_upgrade() {
+    let hub = TestHub::builder()
+        .allowed_origins(&["https://status.example.org"])
+        .start()
+        .await;
+    let refused = Client::connect_with(
+        &hub.url(),
+        Some(Codec::MsgPack),
+        &[("Origin", "https://evil.example.com")],
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(ClientError::Connect { .. })),
+        "the upgrade should fail"
+    );
+    let mut answer = awc::Client::new()
+        .get(hub.http("/ws"))
+        .insert_header(("Origin", "https://evil.example.com"))
+        .insert_header(("Connection", "Upgrade"))
+        .insert_header(("Upgrade", "websocket"))
+        .insert_header(("Sec-WebSocket-Version", "13"))
+        .insert_header(("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 403);
+    let body: serde_json::Value = serde_json::from_slice(&answer.body().await.unwrap()).unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "origin `https://evil.example.com` is not allowed; see --allowed-origins"
+    );
+    for origin in ["http://localhost:5173", "https://status.example.org"] {
+        let mut client =
+            Client::connect_with(&hub.url(), Some(Codec::MsgPack), &[("Origin", origin)])
+                .await
+                .unwrap();
+        assert!(
+            matches!(
+                client.hello(None).await.unwrap(),
+                ServerFrame::Welcome { .. }
+            ),
+            "{origin}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn rest_routes_need_a_bearer_token_with_the_right_role_and_scope() {
+    let hub = TestHub::builder().auth().start().await;
+    let http = awc::Client::new();
+    let url = hub.http("/api/v1/resources/svc/api");
+    let none = http
+        .post(&url)
+        .send_json(&json!({"status": "up"}))
+        .await
+        .unwrap();
+    assert_eq!(none.status().as_u16(), 401);
+    let as_ = |token: String| format!("Bearer {token}");
+    let viewer = as_(token(&["viewer"], None, 60));
+    let agent = as_(token(&["publisher"], Some(&["svc/**"]), 60));
+    let admin = as_(token(&["admin"], None, 60));
+    let cases = [
+        ("POST", url.clone(), &viewer, 403),
+        ("POST", url.clone(), &agent, 200),
+        ("POST", hub.http("/api/v1/resources/host/x"), &agent, 403),
+        ("GET", url.clone(), &viewer, 200),
+        ("GET", hub.http("/api/v1/resources?pattern=**"), &agent, 403),
+        (
+            "GET",
+            hub.http("/api/v1/resources?pattern=svc/**"),
+            &agent,
+            200,
+        ),
+        ("DELETE", url.clone(), &agent, 403),
+        ("DELETE", url.clone(), &admin, 204),
+        ("GET", hub.http("/api/v1/status"), &viewer, 200),
+    ];
+    for (method, url, bearer, status) in cases {
+        let request = http
+            .request(method.parse().unwrap(), &url)
+            .insert_header(("Authorization", bearer.as_str()));
+        let response = if method == "POST" {
+            request.send_json(&json!({"status": "up"})).await
+        } else {
+            request.send().await
+        };
+        assert_eq!(
+            response.unwrap().status().as_u16(),
+            status,
+            "{method} {url}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_token_printed_by_fillstack_token_is_accepted_by_the_hub() {
+    let secret = String::from_utf8(SECRET.to_vec()).unwrap();
+    let output = std::process::Command::new(binary())
+        .args([
+            "token",
+            "--sub",
+            "ops",
+            "--roles",
+            "viewer,publisher",
+            "--res",
+            "svc/**",
+            "--ttl",
+            "1h",
+        ])
+        .env("FILLSTACK_JWT_SECRET", &secret)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let hub = TestHub::builder().auth().start().await;
+    let mut client = Client::connect(&hub.url(), Codec::MsgPack).await.unwrap();
+    let ServerFrame::Welcome { roles, .. } = client.hello(Some(&printed)).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(roles, ["viewer", "publisher"]);
+    let missing = std::process::Command::new(binary())
+        .args(["token", "--sub", "x"])
+        .env_remove("FILLSTACK_JWT_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--jwt-secret-file"));
+}
