@@ -63,6 +63,8 @@ pub struct Config {
     pub auth_issuer: Option<String>,
     /// The configured `aud`, which minted tokens carry.
     pub auth_audience: Option<String>,
+    /// Rate limits; `None` when off (no auth and no `[limits]` in the file).
+    pub limits: Option<crate::limits::LimitSettings>,
 }
 
 /// How tokens are checked, and the HS256 secret when there is one (to mint tokens).
@@ -101,6 +103,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             auth_issuer: None,
             auth_audience: None,
+            limits: None,
         }
     }
 }
@@ -154,6 +157,7 @@ struct FileConfig {
     jwt_issuer: Option<String>,
     jwt_audience: Option<String>,
     allowed_origins: Option<Vec<String>>,
+    limits: Option<crate::limits::LimitSettings>,
 }
 
 impl Config {
@@ -177,6 +181,13 @@ impl Config {
                 .or_else(|| file.jwt_audience.clone()),
             ..Self::default()
         };
+        // With auth, limits are on with their defaults; without, only when configured.
+        config.limits = file.limits.or_else(|| {
+            config
+                .auth
+                .as_ref()
+                .map(|_| crate::limits::LimitSettings::default())
+        });
         if let Some(listen) = overrides.listen.or(file.listen) {
             config.listen = listen.parse().map_err(|_| {
                 ConfigError::new(

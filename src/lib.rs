@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod limits;
 pub mod outbox;
 pub mod resource;
 pub mod session;
@@ -81,7 +82,18 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
         node: config.node_id.clone(),
         auth: config.auth.as_ref().map(|auth| auth.verifier.clone()),
         allowed_origins: Arc::new(config.allowed_origins.clone()),
+        limits: config.limits.map(limits::Limits::new),
     };
+    if let Some(limits) = state.limits.clone() {
+        // Keyed limiters keep a key until told to forget it.
+        actix_web::rt::spawn(async move {
+            let mut every = actix_web::rt::time::interval(Duration::from_secs(30));
+            loop {
+                every.tick().await;
+                limits.forget_idle();
+            }
+        });
+    }
     let (server, addr, handle) =
         http::bind(state, config.listen, config.workers.max(1)).map_err(|source| {
             StartError::Bind {

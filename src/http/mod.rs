@@ -35,6 +35,8 @@ pub struct AppState {
     pub auth: Option<crate::auth::TokenVerifier>,
     /// Browser origins allowed besides the hub's own and localhost.
     pub allowed_origins: Arc<Vec<String>>,
+    /// Rate limits, when on.
+    pub limits: Option<Arc<crate::limits::Limits>>,
 }
 
 /// Binds `listen` and builds the server (not yet running); returns the bound address.

@@ -36,6 +36,9 @@ pub async fn upgrade(
             return Err(Rejection::new(ErrorCode::Forbidden, message).into());
         }
     }
+    if let (Some(limits), Some(peer)) = (&state.limits, request.peer_addr()) {
+        limits.take_upgrade(peer.ip())?;
+    }
     let upgrade_token = super::bearer_token(&request);
     let (response, socket, stream) =
         actix_ws::handle_with_protocols(&request, body, &[SUBPROTOCOL_MSGPACK, SUBPROTOCOL_JSON])?;
@@ -54,6 +57,7 @@ pub async fn upgrade(
     let credentials = Credentials {
         verifier: state.auth.clone(),
         upgrade_token,
+        limits: state.limits.as_ref().map(|limits| limits.for_session()),
     };
     let session = SessionActor::new(
         state.hub.clone(),

@@ -12,13 +12,16 @@ use crate::auth::{Grants, TokenVerifier};
 use crate::error::Rejection;
 use crate::resource::now_ms;
 
-/// What a session checks tokens with, and the token its upgrade request carried.
-#[derive(Clone, Default)]
+/// What a session checks tokens with, the token its upgrade request carried, and
+/// its rate budgets.
+#[derive(Default)]
 pub struct Credentials {
     /// `None` when no auth is configured.
     pub verifier: Option<TokenVerifier>,
     /// From `Authorization: Bearer` on the upgrade, for non-browser clients.
     pub upgrade_token: Option<String>,
+    /// `None` when rate limits are off.
+    pub limits: Option<crate::limits::SessionLimits>,
 }
 
 impl SessionActor {

@@ -28,6 +28,7 @@ use writer::Writer;
 use crate::auth::{Action, Grants};
 use crate::error::Rejection;
 use crate::hub::Hub;
+use crate::limits::Verdict;
 use crate::outbox::{Outbox, OutboxLimits};
 use crate::resource::messages::{Publish, ReadHistory, SubscriberId, TakeSnapshot};
 use crate::resource::now_ms;
@@ -124,6 +125,9 @@ impl SessionActor {
         let outcome = match codec.decode::<ClientFrame>(bytes) {
             Ok(frame) => {
                 let id = frame.request_id();
+                if let Err(over) = self.take_budget(&frame) {
+                    return self.on_over_budget(over, id);
+                }
                 self.handle(frame, ctx)
                     .map_err(|rejection| rejection.answering(Some(id)))
             }
@@ -147,6 +151,27 @@ impl SessionActor {
         }
     }
 
+    fn take_budget(&mut self, frame: &ClientFrame) -> Result<(), Verdict> {
+        match &mut self.credentials.limits {
+            Some(limits) => limits.take_frame(matches!(frame, ClientFrame::Pub(_))),
+            None => Ok(()),
+        }
+    }
+
+    fn on_over_budget(&mut self, over: Verdict, id: RequestId) {
+        match over {
+            Verdict::Refuse(rejection) => self.reply(&rejection.answering(Some(id)).to_frame()),
+            Verdict::Abuse => {
+                tracing::info!(
+                    session = self.id,
+                    "closing a session that kept going over its rate limits"
+                );
+                self.outbox
+                    .close(CloseCode::RateLimitAbuse, "rate limit abuse", false);
+            }
+        }
+    }
+
     fn handle(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) -> Result<(), Rejection> {
         let request = Request::try_from(frame)?;
         if let Request::Hello { id, token } = request {
@@ -162,6 +187,11 @@ impl SessionActor {
             Request::Hello { .. } => unreachable!("answered above"),
             Request::Subscribe { id, pattern, since } => {
                 grants.allow_pattern(&pattern)?;
+                if let Some(limits) = &self.credentials.limits
+                    && !self.patterns.contains(&pattern)
+                {
+                    limits.allow_subscription(self.patterns.len())?;
+                }
                 self.subscribe(id, pattern, since, ctx);
             }
             Request::Unsubscribe { id, pattern } => {

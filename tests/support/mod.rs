@@ -87,6 +87,11 @@ impl TestHubBuilder {
         self
     }
 
+    pub fn limits(mut self, limits: fillstack::limits::LimitSettings) -> Self {
+        self.config.limits = Some(limits);
+        self
+    }
+
     pub fn allowed_origins(mut self, origins: &[&str]) -> Self {
         self.config.allowed_origins = origins.iter().map(|o| (*o).to_owned()).collect();
         self

@@ -153,8 +153,18 @@ fn number(pairs: &BTreeMap<String, String>, key: &str) -> Result<Option<u64>, Re
 }
 
 /// The grants of the request's bearer token (everything when no auth is configured).
+/// Also spends one request of the client's REST budget (per token subject, or per
+/// IP address when anonymous), when rate limits are on.
 fn authorize(request: &HttpRequest, state: &AppState) -> Result<Grants, Rejection> {
+    let peer = || {
+        request
+            .peer_addr()
+            .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
+    };
     let Some(verifier) = &state.auth else {
+        if let Some(limits) = &state.limits {
+            limits.take_rest(peer())?;
+        }
         return Ok(Grants::admin());
     };
     let token = super::bearer_token(request).ok_or_else(|| {
@@ -163,9 +173,11 @@ fn authorize(request: &HttpRequest, state: &AppState) -> Result<Grants, Rejectio
             "this hub requires Authorization: Bearer <token>",
         )
     })?;
-    Ok(verifier
-        .verify(&token, crate::resource::now_ms() / 1000)?
-        .grants)
+    let verified = verifier.verify(&token, crate::resource::now_ms() / 1000)?;
+    if let Some(limits) = &state.limits {
+        limits.take_rest(format!("sub:{}", verified.subject))?;
+    }
+    Ok(verified.grants)
 }
 
 fn actor_gone(_: actix::MailboxError) -> Rejection {
