@@ -333,3 +333,71 @@ fn protocol_md_shows_every_json_fixture_as_it_is() {
         );
     }
 }
+
+mod robustness {
+    //! Random bytes and random values never panic the decoder, whatever they nest.
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Arbitrary JSON-like values, nested up to 24 levels (deeper than the limit).
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "[a-z]{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(24, 256, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z]{1,4}|t|id|resource|fields", inner, 0..8)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_bytes_never_panic_either_codec(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Codec::MsgPack.decode::<ClientFrame>(&bytes);
+            let _ = Codec::Json.decode::<ClientFrame>(&bytes);
+        }
+
+        #[test]
+        fn random_values_never_panic_and_deep_ones_are_refused(value in value()) {
+            for codec in [Codec::MsgPack, Codec::Json] {
+                let bytes = codec.encode(&value);
+                let outcome = codec.decode::<ClientFrame>(&bytes);
+                if depth(&value) > MAX_NESTING && value.is_object() {
+                    prop_assert!(outcome.is_err());
+                }
+            }
+        }
+
+        #[test]
+        fn frames_with_random_pub_fields_decode_or_fail_cleanly(fields in prop::collection::btree_map("[a-z]{1,6}", value(), 0..10)) {
+            let frame = serde_json::json!({"t": "pub", "id": 1, "resource": "svc/x", "fields": fields});
+            for codec in [Codec::MsgPack, Codec::Json] {
+                if let Err(error) = codec.decode::<ClientFrame>(&codec.encode(&frame)) {
+                    prop_assert_eq!(error.kind, FrameErrorKind::Malformed);
+                    prop_assert_eq!(error.request, Some(1));
+                }
+            }
+        }
+    }
+
+    fn depth(value: &Value) -> usize {
+        match value {
+            Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
