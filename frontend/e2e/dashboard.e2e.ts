@@ -131,48 +131,45 @@ describe("dashboard against a real hub", () => {
   });
 });
 
-describe.skipIf(process.env.FILLSTACK_E2E_AUTH !== "1")(
-  "sign-in when the hub requires a token",
-  () => {
-    const secret = "e2e-secret-that-is-long-enough-for-hs256";
-    let hub: HubProcess;
-    let browser: Browser;
+describe("sign-in when the hub requires a token", () => {
+  const secret = "e2e-secret-that-is-long-enough-for-hs256";
+  let hub: HubProcess;
+  let browser: Browser;
 
-    beforeAll(async () => {
-      hub = new HubProcess({ env: { FILLSTACK_JWT_SECRET: secret } });
-      await hub.start();
-      browser = await launchBrowser();
-    });
+  beforeAll(async () => {
+    hub = new HubProcess({ env: { FILLSTACK_JWT_SECRET: secret } });
+    await hub.start();
+    browser = await launchBrowser();
+  });
 
-    afterAll(async () => {
-      await browser.close();
-      await hub.stop();
-    });
+  afterAll(async () => {
+    await browser.close();
+    await hub.stop();
+  });
 
-    it("shows the sign-in page, takes a pasted token and then shows the data", async () => {
-      const { execFileSync } = await import("node:child_process");
-      const { hubBinary } = await import("./support/hubProcess");
-      const token = execFileSync(
-        hubBinary,
-        ["token", "--sub", "e2e", "--roles", "admin", "--ttl", "1h"],
-        {
-          env: { ...process.env, FILLSTACK_JWT_SECRET: secret },
-        },
-      )
-        .toString()
-        .trim();
-      const publisher = await Publisher.connect(hub.httpUrl, token);
-      await publisher.publish({ resource: "e2e/secured", status: "up" });
-      publisher.close();
+  it("shows the sign-in page, takes a pasted token and then shows the data", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { hubBinary } = await import("./support/hubProcess");
+    const token = execFileSync(
+      hubBinary,
+      ["token", "--sub", "e2e", "--roles", "admin", "--ttl", "1h"],
+      {
+        env: { ...process.env, FILLSTACK_JWT_SECRET: secret },
+      },
+    )
+      .toString()
+      .trim();
+    const publisher = await Publisher.connect(hub.httpUrl, token);
+    await publisher.publish({ resource: "e2e/secured", status: "up" });
+    publisher.close();
 
-      const page = await openPage(browser, `${hub.httpUrl}/#/resources`);
-      await waitForLink(page, "signedOut");
-      await page.getByLabel("Token (JWT)").fill(token);
-      expect(await page.textContent('[aria-label="Token claims"]')).toContain("e2e");
-      await page.getByRole("button", { name: "Sign in" }).click();
-      await waitForLink(page, "live");
-      await waitForRow(page, "e2e/secured", "up");
-      await page.close();
-    });
-  },
-);
+    const page = await openPage(browser, `${hub.httpUrl}/#/resources`);
+    await waitForLink(page, "signedOut");
+    await page.getByLabel("Token (JWT)").fill(token);
+    expect(await page.textContent('[aria-label="Token claims"]')).toContain("e2e");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await waitForLink(page, "live");
+    await waitForRow(page, "e2e/secured", "up");
+    await page.close();
+  });
+});
