@@ -317,3 +317,35 @@ async fn a_token_printed_by_fillstack_token_is_accepted_by_the_hub() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--jwt-secret-file"));
 }
+
+#[actix_web::test]
+async fn rest_answers_cors_for_allowed_origins_only() {
+    let hub = TestHub::builder()
+        .allowed_origins(&["https://status.example.org"])
+        .start()
+        .await;
+    let http = awc::Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(awc::http::Method::OPTIONS, hub.http("/api/v1/resources"))
+            .insert_header(("Origin", origin))
+            .insert_header(("Access-Control-Request-Method", "GET"))
+            .insert_header(("Access-Control-Request-Headers", "authorization"))
+            .send()
+    };
+    let allowed = preflight("https://status.example.org").await.unwrap();
+    assert_eq!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .unwrap(),
+        "https://status.example.org"
+    );
+    let refused = preflight("https://evil.example.com").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    assert_eq!(refused.status().as_u16(), 400);
+}

@@ -415,6 +415,36 @@ mod tests {
     }
 
     #[test]
+    fn a_jwks_picks_the_key_by_kid_and_refuses_unknown_or_missing_kids() {
+        let set: JwkSet = serde_json::from_value(serde_json::json!({"keys": [{
+            "kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA",
+            "x": "vBScH6_GiXqz6881zd-Dwk4hXKQW0THPat4NZH1VXuM"
+        }]}))
+        .unwrap();
+        let verifier = TokenVerifier::new(
+            &KeySource::Jwks {
+                set,
+                algorithm: Algorithm::EdDSA,
+            },
+            None,
+            None,
+        )
+        .unwrap();
+        let key = EncodingKey::from_ed_pem(ED_PRIVATE.as_bytes()).unwrap();
+        let sign = |kid: Option<&str>| {
+            let mut header = Header::new(Algorithm::EdDSA);
+            header.kid = kid.map(str::to_owned);
+            jsonwebtoken::encode(&header, &claims(), &key).unwrap()
+        };
+        assert!(verifier.verify(&sign(Some("k1")), NOW).is_ok());
+        assert_eq!(
+            refusal(&verifier, &sign(Some("k2"))),
+            "the token was refused: no key has kid `k2`"
+        );
+        assert!(refusal(&verifier, &sign(None)).contains("has no `kid`"));
+    }
+
+    #[test]
     fn an_eddsa_public_key_verifies_and_an_hs256_token_cannot_pose_as_it() {
         let source = KeySource::PublicKey {
             pem: ED_PUBLIC.as_bytes().to_vec(),
