@@ -63,6 +63,8 @@ pub struct Config {
     pub auth_issuer: Option<String>,
     /// The configured `aud`, which minted tokens carry.
     pub auth_audience: Option<String>,
+    /// How often the hub publishes its own health under `hub/<node>/`.
+    pub health_interval: Duration,
     /// Rate limits; `None` when off (no auth and no `[limits]` in the file).
     pub limits: Option<crate::limits::LimitSettings>,
 }
@@ -104,6 +106,7 @@ impl Default for Config {
             auth_issuer: None,
             auth_audience: None,
             limits: None,
+            health_interval: Duration::from_secs(5),
         }
     }
 }

@@ -82,8 +82,9 @@ impl Rejection {
         }
     }
 
-    /// The `error` frame for a socket.
+    /// The `error` frame for a socket (counted in the rejection metrics).
     pub fn to_frame(&self) -> ServerFrame {
+        crate::metrics::METRICS.rejected(self.code);
         ServerFrame::Error {
             id: self.request,
             code: self.code,
@@ -149,6 +150,7 @@ impl actix_web::ResponseError for Rejection {
     }
 
     fn error_response(&self) -> actix_web::HttpResponse {
+        crate::metrics::METRICS.rejected(self.code);
         if self.is_hub_fault() {
             tracing::warn!(code = self.code.as_str(), message = %self.message, "request failed");
         }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod metrics;
 pub mod outbox;
 pub mod resource;
 pub mod session;
@@ -62,6 +63,8 @@ pub struct RunningHub {
     served: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
     draining: Arc<AtomicBool>,
     arbiters: Vec<Arbiter>,
+    /// Publishes `hub/<node>/…`; holds the hub (and so the store) until aborted.
+    health: actix_web::rt::task::JoinHandle<()>,
 }
 
 /// Opens the store, loads every resource, binds and starts serving. Must run
@@ -101,6 +104,7 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
                 source,
             }
         })?;
+    let health = hub::health::report_every(hub.clone(), &config.node_id, config.health_interval);
     let served = actix_web::rt::spawn(server);
     Ok(RunningHub {
         addr,
@@ -109,6 +113,7 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
         served,
         draining,
         arbiters,
+        health,
     })
 }
 
@@ -117,6 +122,7 @@ impl RunningHub {
     /// stops, the store is flushed.
     pub async fn shutdown(self) -> Result<(), StoreError> {
         self.draining.store(true, Ordering::Release);
+        self.health.abort();
         self.hub
             .close_all_sessions(CloseCode::GoingAway, "hub shutting down");
         let deadline = Instant::now() + Duration::from_secs(3);

@@ -80,6 +80,9 @@ struct ServeArgs {
     /// Log filter, e.g. info or fillstack=debug [default: info]
     #[arg(long = "log", env = "RUST_LOG", default_value = "info")]
     log: String,
+    /// Log lines for people (`text`) or for a pipeline (`json`, one object per line)
+    #[arg(long, env = "FILLSTACK_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
 }
 
 #[derive(clap::Args)]
@@ -178,12 +181,19 @@ fn token(args: TokenArgs) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    tracing_subscriber::fmt()
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+        .with_env_filter(filter);
+    if args.log_format == "json" {
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        logs.init();
+    }
     let overrides = Overrides {
         history: args.history,
         cache_mb: args.cache_mb,

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use fillstack_loadtest::Client;
 use fillstack_protocol::Codec;
+
 use support::*;
 
 #[actix_web::test]
@@ -71,5 +72,82 @@ fn a_non_loopback_listen_without_auth_exits_2_naming_the_flag() {
     assert!(
         stderr.contains("--listen") && stderr.contains("--insecure-no-auth"),
         "{stderr}"
+    );
+}
+
+#[actix_web::test]
+async fn json_logs_are_one_object_per_line_and_never_carry_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = String::from_utf8(SECRET.to_vec()).unwrap();
+    let mut child = std::process::Command::new(binary())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--log",
+            "debug",
+            "--data",
+        ])
+        .arg(dir.path())
+        .env("FILLSTACK_JWT_SECRET", &secret)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_owned();
+    let secret_token = token(&["admin"], None, 600);
+    let mut client = Client::connect(&format!("ws://{addr}/ws"), Codec::MsgPack)
+        .await
+        .unwrap();
+    client.hello(Some(&secret_token)).await.unwrap();
+    client
+        .publish("svc/logged", Some("up"), fields(&[]))
+        .await
+        .unwrap();
+    let answer = awc::Client::new()
+        .get(format!("http://{addr}/api/v1/status"))
+        .insert_header(("Authorization", format!("Bearer {secret_token}")))
+        .insert_header(("x-request-id", "req-42"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.headers().get("x-request-id").unwrap(), "req-42");
+    drop(client);
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let logs = String::from_utf8(output.stderr).unwrap();
+    let mut authenticated = false;
+    for line in logs.lines() {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            !line.contains(&secret_token) && !line.contains(&secret),
+            "a secret in the logs: {line}"
+        );
+        authenticated |= entry["fields"]["message"] == "session authenticated"
+            && entry["fields"]["sub"] == "tester";
+    }
+    assert!(
+        authenticated,
+        "the session log names the token's sub: {logs}"
+    );
+    assert!(
+        logs.contains("req-42"),
+        "the request span carries the request id"
     );
 }

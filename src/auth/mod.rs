@@ -95,8 +95,16 @@ impl Grants {
             .is_none_or(|scopes| scopes.iter().any(|scope| scope.matches(id)))
     }
 
-    /// May the holder do `action` to `resource`?
+    /// May the holder do `action` to `resource`? Nobody but the hub writes `hub/**`.
     pub fn allow(&self, action: Action, resource: &ResourceId) -> Result<(), Rejection> {
+        if action != Action::Read
+            && resource.segments().next() == Some(crate::hub::health::RESERVED_PREFIX)
+        {
+            return Err(Rejection::new(
+                ErrorCode::Forbidden,
+                format!("`{resource}` is under hub/, which only the hub itself writes"),
+            ));
+        }
         let needed = action.needs();
         if !self.has(needed) {
             return Err(Rejection::new(

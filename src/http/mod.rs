@@ -49,11 +49,13 @@ pub fn bind(
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(request_span))
             .wrap(cors(allowed.clone()))
             .app_data(data.clone())
             .route("/ws", web::get().to(ws::upgrade))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics))
             .configure(rest::routes)
             .default_service(web::get().to(spa::serve))
     })
@@ -86,6 +88,32 @@ pub fn bearer_token(request: &actix_web::HttpRequest) -> Option<String> {
         .filter(|token| !token.is_empty())
 }
 
+/// Gives every request a span with a request id (the client's `x-request-id`, or a
+/// new one) and echoes the id in the answer.
+async fn request_span(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use tracing::Instrument;
+    const HEADER: &str = "x-request-id";
+    let id = request
+        .headers()
+        .get(HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| format!("{:016x}", rand::random::<u64>()), str::to_owned);
+    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.path());
+    let mut response = next.call(request).instrument(span.clone()).await?;
+    tracing::debug!(parent: &span, status = response.status().as_u16(), "answered");
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static(HEADER),
+            value,
+        );
+    }
+    Ok(response)
+}
+
 /// CORS for pages on allowed origins (tokens travel in headers, never cookies).
 fn cors(allowed: Arc<Vec<String>>) -> actix_cors::Cors {
     actix_cors::Cors::default()
@@ -101,6 +129,22 @@ fn cors(allowed: Arc<Vec<String>>) -> actix_cors::Cors {
         .allowed_headers(["authorization", "content-type", "accept", "if-none-match"])
         .expose_headers(["etag", "retry-after"])
         .max_age(600)
+}
+
+/// Prometheus text exposition; gauges that would cost the hot path are read now.
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let metrics = &crate::metrics::METRICS;
+    metrics
+        .outbox_queued_bytes
+        .set(i64::try_from(state.hub.queued_bytes()).unwrap_or(i64::MAX));
+    if let Some(limits) = &state.limits {
+        metrics
+            .rate_limit_keys
+            .set(i64::try_from(limits.tracked_keys()).unwrap_or(i64::MAX));
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
 }
 
 async fn healthz() -> HttpResponse {

@@ -58,6 +58,7 @@ pub async fn upgrade(
         verifier: state.auth.clone(),
         upgrade_token,
         limits: state.limits.as_ref().map(|limits| limits.for_session()),
+        peer: request.peer_addr(),
     };
     let session = SessionActor::new(
         state.hub.clone(),

@@ -11,6 +11,7 @@ use actix::prelude::*;
 use dashmap::DashMap;
 use fillstack_protocol::{CloseCode, Pattern, ResourceId, Seq};
 
+pub mod health;
 mod patterns;
 
 use patterns::PatternIndex;
@@ -107,6 +108,7 @@ impl Hub {
     ) -> ResourceEntry {
         let index =
             self.inner.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.inner.arbiters.len();
+        crate::metrics::METRICS.actor_started(index);
         let live = Arc::new(AtomicBool::new(state.exists));
         let actor = prepare(ResourceActor::new(
             id,
@@ -284,6 +286,15 @@ impl Hub {
         for session in self.inner.sessions.iter() {
             session.value().close(code, reason, false);
         }
+    }
+
+    /// Bytes queued in every session's outbox (read at scrape time, not on the hot path).
+    pub fn queued_bytes(&self) -> usize {
+        self.inner
+            .sessions
+            .iter()
+            .map(|session| session.value().queued_bytes())
+            .sum()
     }
 
     /// Live sessions.

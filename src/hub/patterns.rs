@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use fillstack_protocol::{Pattern, ResourceId};
 
+use crate::metrics::METRICS;
 use crate::outbox::Outbox;
 use crate::resource::messages::SubscriberId;
 
@@ -18,16 +19,23 @@ pub struct PatternIndex {
 impl PatternIndex {
     /// `subscriber` now watches `pattern`.
     pub fn add(&mut self, pattern: Pattern, subscriber: SubscriberId, outbox: Outbox) {
-        self.patterns
+        if self
+            .patterns
             .entry(pattern)
             .or_default()
-            .insert(subscriber, outbox);
+            .insert(subscriber, outbox)
+            .is_none()
+        {
+            METRICS.subscriptions.inc();
+        }
     }
 
     /// `subscriber` no longer watches `pattern`.
     pub fn remove(&mut self, pattern: &Pattern, subscriber: SubscriberId) {
         if let Some(watchers) = self.patterns.get_mut(pattern) {
-            watchers.remove(&subscriber);
+            if watchers.remove(&subscriber).is_some() {
+                METRICS.subscriptions.dec();
+            }
             if watchers.is_empty() {
                 self.patterns.remove(pattern);
             }

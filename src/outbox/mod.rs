@@ -14,6 +14,8 @@ use bytes::Bytes;
 use fillstack_protocol::{CloseCode, Codec, ResourceId, Seq, ServerFrame};
 use tokio::sync::Notify;
 
+use crate::metrics::METRICS;
+
 mod queue;
 
 pub use queue::{Outbound, OutboundQueue, Pushed};
@@ -86,6 +88,9 @@ impl Outbox {
             return Pushed::Closed;
         }
         let pushed = self.queue().push(item);
+        if pushed == Pushed::Conflated {
+            METRICS.conflations.inc();
+        }
         if pushed == Pushed::Overflow {
             self.close(
                 CloseCode::SlowConsumer,
@@ -126,6 +131,7 @@ impl Outbox {
     /// `after_queued` (else at once); further pushes are ignored.
     pub fn close(&self, code: CloseCode, reason: &str, after_queued: bool) {
         if !self.shared.closed.swap(true, Ordering::AcqRel) {
+            METRICS.closed(code.as_u16());
             self.queue().close(code, reason, after_queued);
             self.shared.ready.notify_one();
         }
@@ -139,6 +145,11 @@ impl Outbox {
     /// Takes up to `max_bytes` of queued items (at least one, if any).
     pub fn take(&self, max_bytes: usize, into: &mut Vec<Outbound>) {
         self.queue().take(max_bytes, into);
+    }
+
+    /// The most bytes the queue ever held at once.
+    pub fn high_water(&self) -> usize {
+        self.queue().high_water()
     }
 
     /// Bytes waiting in the queue.

@@ -44,8 +44,10 @@ impl Outbound {
 pub enum Pushed {
     /// Queued as it was.
     Queued,
-    /// A delta was folded into its resource's pending reset.
+    /// The resource's queued deltas were replaced by one reset.
     Conflated,
+    /// The resource was already waiting for its reset: the delta is in it.
+    Absorbed,
     /// The queue passed its hard limit: the session must close 4009.
     Overflow,
     /// The session is closing; the item was dropped.
@@ -64,6 +66,8 @@ pub struct OutboundQueue {
     /// Resources whose deltas are absorbed until their `ResetDone` is pushed.
     resetting: HashSet<ResourceId>,
     queued_bytes: usize,
+    /// The most bytes ever queued at once.
+    high_water: usize,
     soft_limit: usize,
     hard_limit: usize,
     closing: bool,
@@ -76,6 +80,7 @@ impl OutboundQueue {
             items: VecDeque::new(),
             resetting: HashSet::new(),
             queued_bytes: 0,
+            high_water: 0,
             soft_limit,
             hard_limit,
             closing: false,
@@ -89,7 +94,7 @@ impl OutboundQueue {
         }
         let outcome = match item {
             Outbound::Delta { resource, .. } if self.resetting.contains(&resource) => {
-                Pushed::Conflated
+                Pushed::Absorbed
             }
             Outbound::Delta { resource, .. }
                 if self.queued_bytes + RESET_COST > self.soft_limit =>
@@ -114,7 +119,13 @@ impl OutboundQueue {
 
     fn enqueue(&mut self, item: Outbound) {
         self.queued_bytes += item.cost();
+        self.high_water = self.high_water.max(self.queued_bytes);
         self.items.push_back(item);
+    }
+
+    /// The most bytes ever queued at once.
+    pub fn high_water(&self) -> usize {
+        self.high_water
     }
 
     /// Replaces every queued delta of `resource` with one `Reset`.
@@ -237,7 +248,7 @@ mod tests {
         assert_eq!(queue.push(delta("a", 10, 100)), Pushed::Conflated);
         assert_eq!(
             queue.push(delta("a", 11, 100)),
-            Pushed::Conflated,
+            Pushed::Absorbed,
             "absorbed while resetting"
         );
         assert_eq!(queue.queued_bytes(), 50 + RESET_COST);

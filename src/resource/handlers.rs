@@ -1,22 +1,42 @@
 //! The `Handler` impls of `ResourceActor`, one per message in `messages.rs`.
 
+use std::time::Instant;
+
 use actix::prelude::*;
 use fillstack_protocol::{Seq, SnapshotFrame};
 
 use super::messages::*;
 use super::{ResourceActor, Subscriber, now_ms};
 use crate::error::Rejection;
+use crate::metrics::METRICS;
 
 impl Handler<Publish> for ResourceActor {
     type Result = ResponseFuture<Result<Seq, Rejection>>;
 
     fn handle(&mut self, publish: Publish, ctx: &mut Context<Self>) -> Self::Result {
-        match self.head.decide(&publish.change, now_ms()) {
-            Err(rejection) => Box::pin(std::future::ready(Err(rejection))),
+        let started = Instant::now();
+        let answer = match self.head.decide(&publish.change, now_ms()) {
+            Err(rejection) => {
+                METRICS.publishes_refused.inc();
+                return Box::pin(std::future::ready(Err(rejection)));
+            }
             // Nothing changed: answer with the latest seq once that one is durable.
-            Ok(None) => self.wait_for(self.head.seq),
-            Ok(Some(delta)) => self.commit(delta, ctx),
-        }
+            Ok(None) => {
+                METRICS.publishes_unchanged.inc();
+                self.wait_for(self.head.seq)
+            }
+            Ok(Some(delta)) => {
+                METRICS.publishes_changed.inc();
+                self.commit(delta, ctx)
+            }
+        };
+        Box::pin(async move {
+            let seq = answer.await;
+            METRICS
+                .publish_ack_seconds
+                .observe(started.elapsed().as_secs_f64());
+            seq
+        })
     }
 }
 

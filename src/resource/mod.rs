@@ -24,6 +24,7 @@ use messages::*;
 use state::{Delta, ResourceState};
 
 use crate::error::Rejection;
+use crate::metrics::METRICS;
 use crate::outbox::{Outbox, Pushed, SharedFrame};
 use crate::store::{Commit, Store, StoreError};
 
@@ -76,6 +77,7 @@ impl ResourceActor {
         watchers: Vec<(SubscriberId, Outbox, Pattern)>,
     ) -> Self {
         live.store(state.exists, Ordering::Release);
+        count_status(None, state.exists.then_some(state.status));
         let mut subscribers: HashMap<SubscriberId, Subscriber> = HashMap::new();
         for (subscriber, outbox, pattern) in watchers {
             subscribers
@@ -196,7 +198,12 @@ impl ResourceActor {
             let Some(delta) = self.pending.pop_front() else {
                 break;
             };
+            let before = self.committed.exists.then_some(self.committed.status);
             self.committed.apply(&delta);
+            count_status(
+                before,
+                self.committed.exists.then_some(self.committed.status),
+            );
             self.fan_out(&delta);
         }
         self.live.store(self.committed.exists, Ordering::Release);
@@ -243,6 +250,7 @@ impl ResourceActor {
         self.ttl_timer = Some(ctx.run_later(wait, |resource, ctx| {
             resource.ttl_timer = None;
             if let Some(delta) = resource.head.decide_expiry(now_ms()) {
+                METRICS.ttl_expiries.inc();
                 // The answer goes nowhere: subscribers learn of it through the fan-out.
                 let outcome = resource.commit(delta, ctx);
                 ctx.spawn(fut::wrap_future::<_, Self>(outcome).map(|_, _, _| ()));
@@ -313,6 +321,22 @@ fn history_frame(entry: fillstack_protocol::HistoryEntry) -> ServerFrame {
     match entry {
         fillstack_protocol::HistoryEntry::Delta(delta) => ServerFrame::Delta(delta),
         fillstack_protocol::HistoryEntry::Removed(removed) => ServerFrame::Removed(removed),
+    }
+}
+
+/// Moves one resource between the per-status gauges (`None`: it does not exist).
+fn count_status(
+    before: Option<fillstack_protocol::Status>,
+    after: Option<fillstack_protocol::Status>,
+) {
+    if before == after {
+        return;
+    }
+    if let Some(status) = before {
+        METRICS.resources(status).dec();
+    }
+    if let Some(status) = after {
+        METRICS.resources(status).inc();
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Credentials {
     pub upgrade_token: Option<String>,
     /// `None` when rate limits are off.
     pub limits: Option<crate::limits::SessionLimits>,
+    /// The client's address, for logs.
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 impl SessionActor {
@@ -39,7 +41,7 @@ impl SessionActor {
                 })?;
                 let verified = verifier.verify(&token, now_ms() / 1000)?;
                 self.arm_expiry(verified.expires_at, ctx);
-                tracing::debug!(session = self.id, sub = %verified.subject, "session authenticated");
+                tracing::info!(session = self.id, sub = %verified.subject, roles = ?verified.grants.roles(), "session authenticated");
                 verified.grants
             }
         };

@@ -29,6 +29,7 @@ use crate::auth::{Action, Grants};
 use crate::error::Rejection;
 use crate::hub::Hub;
 use crate::limits::Verdict;
+use crate::metrics::METRICS;
 use crate::outbox::{Outbox, OutboxLimits};
 use crate::resource::messages::{Publish, ReadHistory, SubscriberId, TakeSnapshot};
 use crate::resource::now_ms;
@@ -419,6 +420,15 @@ impl SessionActor {
     }
 }
 
+impl SessionActor {
+    fn sessions_gauge(&self) -> &'static prometheus::IntGauge {
+        match self.outbox.codec() {
+            Codec::MsgPack => &METRICS.sessions_msgpack,
+            Codec::Json => &METRICS.sessions_json,
+        }
+    }
+}
+
 fn mailbox_closed(_: MailboxError) -> Rejection {
     Rejection::unavailable(
         "the resource is restarting; retry",
@@ -434,6 +444,13 @@ impl Actor for SessionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        self.sessions_gauge().inc();
+        let peer = self
+            .credentials
+            .peer
+            .map(|peer| peer.to_string())
+            .unwrap_or_default();
+        tracing::info!(session = self.id, %peer, codec = self.outbox.codec().subprotocol(), "session opened");
         let writer = Writer {
             outbox: self.outbox.clone(),
             socket: self.socket.clone(),
@@ -457,6 +474,15 @@ impl Actor for SessionActor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        self.sessions_gauge().dec();
+        tracing::info!(
+            session = self.id,
+            subscriptions = self.patterns.len(),
+            "session closed"
+        );
+        METRICS
+            .outbox_high_water_bytes
+            .observe(self.outbox.high_water() as f64);
         self.outbox.close(CloseCode::Normal, "session ended", false);
         self.hub.close_session(self.id, &self.patterns);
     }

@@ -15,6 +15,7 @@ use futures_util::FutureExt;
 
 use super::{SessionActor, WriterStopped};
 use crate::hub::Hub;
+use crate::metrics::METRICS;
 use crate::outbox::{Outbound, Outbox};
 use crate::resource::messages::{Resync, SubscriberId};
 
@@ -38,7 +39,11 @@ impl Writer {
     pub async fn run(mut self) {
         let mut batch = Vec::with_capacity(64);
         let codec = self.outbox.codec();
+        // Counted per batch, not per frame: one shared atomic add per wakeup.
+        let (mut frames, mut bytes) = (0u64, 0u64);
         'writing: loop {
+            METRICS.deliveries.inc_by(std::mem::take(&mut frames));
+            METRICS.delivered_bytes.inc_by(std::mem::take(&mut bytes));
             self.outbox.take(BATCH_BYTES, &mut batch);
             if batch.is_empty() {
                 self.outbox.ready().await;
@@ -66,8 +71,12 @@ impl Writer {
                         break 'writing;
                     }
                 };
+                let length = frame.len() as u64;
                 match self.write(codec, frame).await {
-                    Written::Yes => {}
+                    Written::Yes => {
+                        frames += 1;
+                        bytes += length;
+                    }
                     Written::SocketGone => break 'writing,
                     Written::TimedOut => {
                         tracing::debug!(

@@ -16,6 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 
 mod keys;
 
+use crate::metrics::METRICS;
+
 use keys::{STATE_PREFIX, entry_key, entry_prefix, state_key};
 
 /// Commits waiting for the committer. When it is full, `commit` refuses at once
@@ -252,6 +254,7 @@ impl Committer {
         if self.failed.load(Ordering::Acquire) {
             return Err(StoreError::Failed);
         }
+        let started = std::time::Instant::now();
         let mut writes = sled::Batch::default();
         for Pending { commit, .. } in batch {
             writes.insert(state_key(&commit.key), commit.state.as_ref());
@@ -262,6 +265,10 @@ impl Committer {
         }
         self.db.apply_batch(writes)?;
         self.db.flush()?;
+        METRICS
+            .store_commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        METRICS.store_commit_batch.observe(batch.len() as f64);
         Ok(())
     }
 }

@@ -87,6 +87,11 @@ impl TestHubBuilder {
         self
     }
 
+    pub fn health_every(mut self, every: Duration) -> Self {
+        self.config.health_interval = every;
+        self
+    }
+
     pub fn limits(mut self, limits: fillstack::limits::LimitSettings) -> Self {
         self.config.limits = Some(limits);
         self
@@ -129,6 +134,8 @@ impl TestHub {
             listen: "127.0.0.1:0".parse().unwrap(),
             workers: 2,
             resource_threads: 2,
+            // Tests that want the hub's own resources ask for them.
+            health_interval: secs(3600),
             ..Config::default()
         };
         TestHubBuilder { config }
