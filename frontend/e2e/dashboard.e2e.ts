@@ -1,9 +1,11 @@
 /**
  * The dashboard against a real hub in a real (headless) Chromium: live publishes, a status
- * change, a hub killed and restarted under the page, and 5,000 resources. The hub binary comes
+ * change, a hub killed and restarted under the page, 5,000 resources, and sign-in, including a
+ * token whose `res` limits what the session may watch. The hub binary comes
  * from FILLSTACK_BIN (default ../target/debug/fillstack) and serves the SPA itself from dist/
  * (a debug build reads dist/ at run time; `npm run e2e` builds it first).
  */
+import { execFileSync } from "node:child_process";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -14,7 +16,7 @@ import {
   waitForLink,
   waitForRow,
 } from "./support/browser";
-import { HubProcess } from "./support/hubProcess";
+import { HubProcess, hubBinary } from "./support/hubProcess";
 import { Publisher } from "./support/publisher";
 
 const LOAD = 5000;
@@ -147,18 +149,17 @@ describe("sign-in when the hub requires a token", () => {
     await hub.stop();
   });
 
-  it("shows the sign-in page, takes a pasted token and then shows the data", async () => {
-    const { execFileSync } = await import("node:child_process");
-    const { hubBinary } = await import("./support/hubProcess");
-    const token = execFileSync(
-      hubBinary,
-      ["token", "--sub", "e2e", "--roles", "admin", "--ttl", "1h"],
-      {
-        env: { ...process.env, FILLSTACK_JWT_SECRET: secret },
-      },
-    )
+  /** A token for this hub's secret, minted by the hub binary itself (`fillstack token`). */
+  function mint(flags: string[]): string {
+    return execFileSync(hubBinary, ["token", ...flags, "--ttl", "1h"], {
+      env: { ...process.env, FILLSTACK_JWT_SECRET: secret },
+    })
       .toString()
       .trim();
+  }
+
+  it("shows the sign-in page, takes a pasted token and then shows the data", async () => {
+    const token = mint(["--sub", "e2e", "--roles", "admin"]);
     const publisher = await Publisher.connect(hub.httpUrl, token);
     await publisher.publish({ resource: "e2e/secured", status: "up" });
     publisher.close();
@@ -170,6 +171,57 @@ describe("sign-in when the hub requires a token", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await waitForLink(page, "live");
     await waitForRow(page, "e2e/secured", "up");
+    await page.close();
+  });
+
+  it("with a viewer token scoped to e2e/**, shows what the scope covers and nothing else", async () => {
+    const admin = await Publisher.connect(
+      hub.httpUrl,
+      mint(["--sub", "e2e-admin", "--roles", "admin"]),
+    );
+    await admin.publish({ resource: "e2e/scoped", status: "up" });
+    await admin.publish({ resource: "other/x", status: "down" });
+    const viewer = mint(["--sub", "e2e-viewer", "--roles", "viewer", "--res", "e2e/**"]);
+
+    const page = await openPage(browser, `${hub.httpUrl}/#/resources`);
+    await waitForLink(page, "signedOut");
+    await page.getByLabel("Token (JWT)").fill(viewer);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await waitForLink(page, "live");
+    await waitForRow(page, "e2e/scoped", "up");
+
+    // Live changes inside the scope arrive; the one outside never does. e2e/later is published
+    // after other/later, so once it shows, other/later would have had its chance.
+    await admin.publish({ resource: "other/later", status: "down" });
+    await admin.publish({ resource: "e2e/later", status: "degraded" });
+    await waitForRow(page, "e2e/later", "degraded");
+    expect(await page.locator('[role="row"][data-resource^="other/"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="refused-subscriptions"]').count()).toBe(0);
+
+    // The session asked the hub for the token's scope, not for **, and the hub took it.
+    await page.goto(`${hub.httpUrl}/#/system`);
+    await page.getByText(/e2e\/\*\* \(active, \d+ matched\)/).waitFor({ timeout: 10_000 });
+    console.log(`screenshot: ${await screenshot(page, "scoped-system")}`);
+
+    // Restarted under the page, the hub resumes the scoped subscription: later changes show,
+    // each resource once, and still nothing from outside the scope.
+    admin.close();
+    await hub.kill();
+    await waitForLink(page, "waiting");
+    await hub.start(hub.address);
+    const again = await Publisher.connect(
+      hub.httpUrl,
+      mint(["--sub", "e2e-admin", "--roles", "admin"]),
+    );
+    await again.publish({ resource: "other/x", status: "up" });
+    await again.publish({ resource: "e2e/scoped", status: "maintenance" });
+    again.close();
+    await page.goto(`${hub.httpUrl}/#/resources`);
+    await waitForLink(page, "live", 45_000);
+    await waitForRow(page, "e2e/scoped", "maintenance");
+    expect(await page.locator('[role="row"][data-resource="e2e/scoped"]').count()).toBe(1);
+    expect(await page.locator('[role="row"][data-resource^="other/"]').count()).toBe(0);
+    console.log(`screenshot: ${await screenshot(page, "scoped-resources")}`);
     await page.close();
   });
 });

@@ -140,6 +140,7 @@ impl Grants {
                 Pattern::Descendants(outer),
                 Pattern::Descendants(inner) | Pattern::Children(inner),
             ) => inner == outer || scope.matches(inner),
+            (Pattern::Children(outer), Pattern::Children(inner)) => inner == outer,
             _ => false,
         };
         if self
@@ -154,5 +155,49 @@ impl Grants {
                 format!("pattern `{pattern}` is wider than the token's scope"),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scoped(scopes: &[&str]) -> Grants {
+        Grants::new(
+            vec![Role::Viewer],
+            Some(scopes.iter().map(|p| Pattern::parse(p).unwrap()).collect()),
+        )
+    }
+
+    #[test]
+    fn a_pattern_is_allowed_exactly_when_everything_it_matches_is_in_scope() {
+        let grants = scoped(&["svc/**", "host/*", "job/nightly"]);
+        for inside in [
+            "svc/**",
+            "svc/*",
+            "svc/api/**",
+            "svc/api/*",
+            "svc/api",
+            "host/*",
+            "host/web-1",
+            "job/nightly",
+        ] {
+            assert!(
+                grants
+                    .allow_pattern(&Pattern::parse(inside).unwrap())
+                    .is_ok(),
+                "{inside}"
+            );
+        }
+        for outside in ["**", "svc", "host/**", "host/web-1/*", "job/*", "other/*"] {
+            let error = grants
+                .allow_pattern(&Pattern::parse(outside).unwrap())
+                .unwrap_err();
+            assert_eq!(
+                error.message,
+                format!("pattern `{outside}` is wider than the token's scope")
+            );
+        }
+        assert!(Grants::admin().allow_pattern(&Pattern::All).is_ok());
     }
 }

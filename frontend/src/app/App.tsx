@@ -19,11 +19,15 @@ import { PublishForm } from "../features/publish/PublishForm";
 import { selectStatusCounts } from "../features/resources/resourcesSlice";
 import { ResourcesPage } from "../features/resources/ResourcesPage";
 import { ConnectionBanner } from "../features/session/ConnectionBanner";
+import { RefusedSubscriptions } from "../features/session/RefusedSubscriptions";
 import { SystemPage } from "../features/system/SystemPage";
 import { connectRequested, selectCanPublish, subscriptionRequested } from "../hub/hubSlice";
 import { useAppDispatch, useAppSelector } from "./hooks";
 
-/** The dashboard watches everything the session may see; the table filters locally. */
+/**
+ * The dashboard watches everything the session may see (the middleware narrows this to the
+ * token's `res`); the table filters locally.
+ */
 const EVERYTHING = "**";
 
 function Page({ route }: { route: Route }) {
@@ -130,6 +134,7 @@ export function App() {
       <Box component="main" sx={{ flex: 1, display: "flex", minHeight: 0, position: "relative" }}>
         {isSigningIn ? <SignIn /> : <Page route={route} />}
       </Box>
+      <RefusedSubscriptions />
     </Box>
   );
 }

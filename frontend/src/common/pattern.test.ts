@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkPattern, checkResourceId, matchesPattern } from "./pattern";
+import { checkPattern, checkResourceId, isWithin, matchesPattern, narrowToScope } from "./pattern";
 
 describe("resource ids and patterns", () => {
   it("accepts ids that follow the contract and names what is wrong with others", () => {
@@ -26,5 +26,33 @@ describe("resource ids and patterns", () => {
   it("explains a pattern that is not an id, p/*, p/** or **", () => {
     expect(checkPattern("svc/**")).toBeNull();
     expect(checkPattern("x/***")).toContain("is not an id");
+  });
+
+  it("tells when one pattern lies within another, as the hub's scope check does", () => {
+    expect(isWithin("svc/**", "**")).toBe(true);
+    expect(isWithin("**", "svc/**")).toBe(false);
+    expect(isWithin("svc/**", "svc/**")).toBe(true);
+    expect(isWithin("svc/api/**", "svc/**")).toBe(true);
+    expect(isWithin("svc/*", "svc/**")).toBe(true);
+    expect(isWithin("svc/**", "svc/*")).toBe(false);
+    expect(isWithin("svc/*", "svc/*")).toBe(true);
+    expect(isWithin("svc/api/*", "svc/*")).toBe(false);
+    expect(isWithin("svcx/**", "svc/**")).toBe(false);
+    expect(isWithin("svc/api", "svc/*")).toBe(true);
+    expect(isWithin("svc/api", "svc/api")).toBe(true);
+    expect(isWithin("svc/*", "svc")).toBe(false);
+  });
+
+  it("narrows requested patterns to a token's res, without overlap", () => {
+    expect(narrowToScope(["**"], null)).toEqual(["**"]);
+    expect(narrowToScope(["**"], ["**"])).toEqual(["**"]);
+    expect(narrowToScope(["**"], ["svc/**", "host/a"])).toEqual(["svc/**", "host/a"]);
+    expect(narrowToScope(["host/*"], ["svc/**", "host/a"])).toEqual(["host/a"]);
+    expect(narrowToScope(["svc/api/**"], ["svc/**"])).toEqual(["svc/api/**"]);
+    expect(narrowToScope(["other/**"], ["svc/**"])).toEqual([]);
+    expect(narrowToScope(["**"], [])).toEqual([]);
+    // A res that repeats itself, or lists a pattern inside another, still gives each id once.
+    expect(narrowToScope(["**"], ["svc/**", "svc/api", "svc/**", "svc/*"])).toEqual(["svc/**"]);
+    expect(narrowToScope(["**", "svc/**"], null)).toEqual(["**"]);
   });
 });

@@ -47,3 +47,53 @@ export function matchesPattern(pattern: string, id: string): boolean {
   }
   return pattern === id;
 }
+
+/**
+ * Whether every id `inner` matches is also matched by `outer` (the hub's test for "a `sub`
+ * within the token's scope"). Two patterns of the contract either nest or match no id in
+ * common, so this is enough to intersect them.
+ */
+export function isWithin(inner: string, outer: string): boolean {
+  if (outer === "**") return true;
+  if (inner === "**") return false;
+  const innerPrefix = inner.endsWith("/**")
+    ? inner.slice(0, -3)
+    : inner.endsWith("/*")
+      ? inner.slice(0, -2)
+      : null;
+  if (innerPrefix === null) return matchesPattern(outer, inner); // an exact id
+  if (outer.endsWith("/**")) {
+    // `p/**` and `p/*` lie within `q/**` when p is q or one of its descendants.
+    return innerPrefix === outer.slice(0, -3) || matchesPattern(outer, innerPrefix);
+  }
+  // Within `q/*` only `q/*` itself; within an exact id no pattern of several ids.
+  return inner.endsWith("/*") && !inner.endsWith("/**") && inner === outer;
+}
+
+/**
+ * The patterns to subscribe so as to watch `wanted` within `scope` (a token's `res`; null when
+ * the session may see everything): each wanted pattern intersected with each scope pattern,
+ * without repeats and without a pattern that another one already covers, so that no resource
+ * arrives twice. In the order of `wanted`, then of `scope`.
+ */
+export function narrowToScope(
+  wanted: readonly string[],
+  scope: readonly string[] | null,
+): string[] {
+  const narrowed: string[] = [];
+  for (const pattern of wanted) {
+    for (const allowed of scope ?? ["**"]) {
+      if (isWithin(pattern, allowed)) narrowed.push(pattern);
+      else if (isWithin(allowed, pattern)) narrowed.push(allowed);
+    }
+  }
+  return narrowed.filter(
+    (pattern, index) =>
+      !narrowed.some(
+        (other, otherIndex) =>
+          otherIndex !== index &&
+          isWithin(pattern, other) &&
+          (other !== pattern || otherIndex < index),
+      ),
+  );
+}

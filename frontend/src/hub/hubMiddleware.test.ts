@@ -2,50 +2,24 @@
  * The middleware against a fake socket: the one place a fake is allowed, because here the
  * unit under test is the protocol state machine, not the socket. The e2e specs drive a real hub.
  */
-import type { ClientFrame, ServerFrame } from "@protocol/frames";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { makeStore } from "../app/store";
 import { signedOut, tokenSubmitted } from "../features/auth/authSlice";
 import { publishRequested, selectPublishOutcome } from "../features/publish/publishSlice";
 import { selectResourceById, selectResourceTotal } from "../features/resources/resourcesSlice";
 import { delta, snapshot, welcome } from "../test/frames";
-import type { OpenSocket, SocketEvents } from "./connection";
+import { FakeHub } from "../test/fakeHub";
 import { BURST_MS, CLIENT_NAME } from "./hubMiddleware";
-import { connectRequested, subscriptionRequested } from "./hubSlice";
-
-/** One fake socket per connect: what the middleware sent, and a way to play the hub. */
-class FakeHub {
-  sockets: { events: SocketEvents; sent: ClientFrame[]; closedWith: number | null }[] = [];
-  readonly openSocket: OpenSocket = (_url, events) => {
-    const socket = { events, sent: [] as ClientFrame[], closedWith: null as number | null };
-    this.sockets.push(socket);
-    return {
-      send: (frame) => socket.sent.push(frame),
-      close: (code) => {
-        socket.closedWith = code;
-      },
-    };
-  };
-  get current() {
-    const socket = this.sockets.at(-1);
-    if (socket === undefined) throw new Error("no socket was opened");
-    return socket;
-  }
-  open() {
-    this.current.events.opened();
-  }
-  say(...frames: ServerFrame[]) {
-    for (const frame of frames) this.current.events.frameReceived(frame);
-  }
-  close(code: number, reason = "") {
-    this.current.events.closed(code, reason);
-  }
-  sent<T extends ClientFrame["t"]>(type: T) {
-    return this.current.sent.filter(
-      (frame): frame is Extract<ClientFrame, { t: T }> => frame.t === type,
-    );
-  }
-}
+import { encodeFrame } from "./connection";
+import { framesReceived } from "../features/resources/resourcesSlice";
+import { unsignedJwt } from "../test/tokens";
+import {
+  connectRequested,
+  selectLastHubError,
+  selectSubscriptions,
+  subscriptionRequested,
+  unsubscriptionRequested,
+} from "./hubSlice";
 
 function start(token: string | null = null) {
   const hub = new FakeHub();
@@ -268,5 +242,138 @@ describe("hub middleware", () => {
     const kept = Object.keys(since ?? {}).length;
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThan(200);
+  });
+});
+
+describe("hub middleware: subscriptions within the token's scope", () => {
+  const scoped = unsignedJwt({ sub: "ops", roles: ["viewer"], res: ["svc/**", "host/a"] });
+
+  /** Opens the socket and answers hello with welcome; returns the subs sent after it. */
+  function welcomeOnly(hub: FakeHub, overrides: Parameters<typeof welcome>[0] = {}) {
+    hub.open();
+    hub.say(welcome({ id: hub.sent("hello")[0]?.id ?? 0, ...overrides }));
+    return hub.sent("sub");
+  }
+
+  it("subscribes ** once when the token has no res", () => {
+    const { hub } = start(unsignedJwt({ sub: "ops", roles: ["viewer"] }));
+    expect(welcomeOnly(hub)).toEqual([{ t: "sub", id: 2, pattern: "**" }]);
+  });
+
+  it("subscribes ** once with auth off (no token)", () => {
+    const { hub } = start();
+    expect(welcomeOnly(hub).map((sub) => sub.pattern)).toEqual(["**"]);
+  });
+
+  it("subscribes each pattern of the token's res instead of **", () => {
+    const { hub, store } = start(scoped);
+    const subs = welcomeOnly(hub);
+    expect(subs).toEqual([
+      { t: "sub", id: 2, pattern: "svc/**" },
+      { t: "sub", id: 3, pattern: "host/a" },
+    ]);
+    hub.say({ t: "ok", id: 2, count: 2 }, { t: "ok", id: 3, count: 1 });
+    expect(selectSubscriptions(store.getState())).toMatchObject({
+      "svc/**": { state: "active", count: 2 },
+      "host/a": { state: "active", count: 1 },
+    });
+    expect(Object.keys(selectSubscriptions(store.getState()))).toEqual(["svc/**", "host/a"]);
+  });
+
+  it("resumes each scoped pattern with since holding only the known resources it matches", () => {
+    const { hub, store } = start(scoped);
+    welcomeOnly(hub);
+    hub.say(
+      snapshot("svc/api", { seq: 3 }),
+      snapshot("svc/db/primary", { seq: 5 }),
+      snapshot("host/a", { seq: 8 }),
+    );
+    // Known from elsewhere (say, before the token changed): matched by neither pattern.
+    store.dispatch(framesReceived([snapshot("host/b", { seq: 2 }), snapshot("other/x")]));
+    hub.close(1001, "hub shutting down");
+    vi.advanceTimersByTime(500);
+    expect(hub.sockets).toHaveLength(2);
+
+    const resumed = welcomeOnly(hub);
+    expect(resumed).toEqual([
+      { t: "sub", id: 6, pattern: "svc/**", since: { "svc/api": 3, "svc/db/primary": 5 } },
+      { t: "sub", id: 7, pattern: "host/a", since: { "host/a": 8 } },
+    ]);
+
+    // Replayed deltas already seen are ignored; later ones apply, once.
+    hub.say(delta("svc/api", 3, { status: "down" }), delta("svc/api", 4, { status: "degraded" }));
+    vi.advanceTimersByTime(BURST_MS);
+    expect(selectResourceById(store.getState(), "svc/api")).toMatchObject({
+      seq: 4,
+      status: "degraded",
+    });
+  });
+
+  it("keeps every scoped sub frame within the hub's frame limit", () => {
+    const { hub, store } = start(scoped);
+    welcomeOnly(hub);
+    store.dispatch(
+      framesReceived(
+        Array.from({ length: 400 }, (_, index) =>
+          snapshot(`svc/r-${String(index).padStart(3, "0")}`, { seq: 2 ** 40 }),
+        ),
+      ),
+    );
+    store.dispatch(framesReceived([snapshot("host/a", { seq: 9 })]));
+    hub.close(1001);
+    vi.advanceTimersByTime(500);
+    const subs = welcomeOnly(hub, { max_frame_bytes: 2048 });
+    expect(subs.map((sub) => sub.pattern)).toEqual(["svc/**", "host/a"]);
+    for (const sub of subs) expect(encodeFrame(sub).length).toBeLessThanOrEqual(2048);
+    const kept = Object.keys(subs[0]?.since ?? {}).length;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(400);
+    expect(subs[1]?.since).toEqual({ "host/a": 9 });
+  });
+
+  it("narrows a pattern asked for later to the scope, and skips one outside it", () => {
+    const { hub, store } = start(scoped);
+    welcomeOnly(hub);
+    store.dispatch(subscriptionRequested({ pattern: "host/*" }));
+    store.dispatch(subscriptionRequested({ pattern: "svc/api" }));
+    store.dispatch(subscriptionRequested({ pattern: "other/**" }));
+    // host/* within the scope is host/a, and svc/api lies within svc/**: both already watched.
+    expect(hub.sent("sub").map((sub) => sub.pattern)).toEqual(["svc/**", "host/a"]);
+    expect(hub.sent("unsub")).toEqual([]);
+  });
+
+  it("subscribes the narrower pattern before it drops the wider one on unsubscribe", () => {
+    const { hub, store } = start();
+    welcomeOnly(hub);
+    store.dispatch(subscriptionRequested({ pattern: "svc/**" }));
+    expect(hub.sent("sub").map((sub) => sub.pattern)).toEqual(["**"]);
+    store.dispatch(unsubscriptionRequested({ pattern: "**" }));
+    expect(hub.current.sent.slice(-2)).toMatchObject([
+      { t: "sub", pattern: "svc/**" },
+      { t: "unsub", pattern: "**" },
+    ]);
+    expect(Object.keys(selectSubscriptions(store.getState()))).toEqual(["svc/**"]);
+  });
+
+  it("records a refused subscription with the hub's words and does not ask again", () => {
+    const { hub, store } = start(unsignedJwt({ sub: "ops", roles: ["viewer"] }));
+    const [sub] = welcomeOnly(hub);
+    hub.say({
+      t: "error",
+      id: sub?.id ?? 0,
+      code: "forbidden",
+      message: "pattern `**` is wider than the token's scope",
+    });
+    expect(selectSubscriptions(store.getState())["**"]).toEqual({
+      pattern: "**",
+      state: "refused",
+      count: null,
+      refusal: { code: "forbidden", message: "pattern `**` is wider than the token's scope" },
+    });
+    // Reported as the subscription's answer, not as a stray error.
+    expect(selectLastHubError(store.getState())).toBeNull();
+    store.dispatch(subscriptionRequested({ pattern: "**" }));
+    expect(hub.sent("sub")).toHaveLength(1);
+    expect(store.getState().hub.link).toBe("live");
   });
 });

@@ -1,19 +1,22 @@
 /**
  * The only place that turns intents into frames and frames into events. It owns the one
- * socket (through `connection.ts`): says `hello` with the session's token, re-sends every
- * subscription with `since` after each `welcome` (resume, not reload), answers requests by id,
- * keeps the link alive with `ping`s, and reconnects with backoff unless the hub asked for a
- * token (4001, 4002). Reducers stay pure; components never see the socket.
+ * socket (through `connection.ts`): says `hello` with the session's token, subscribes every
+ * requested pattern within the token's scope (`res`) with `since` after each `welcome`
+ * (resume, not reload), answers requests by id, keeps the link alive with `ping`s, and
+ * reconnects with backoff unless the hub asked for a token (4001, 4002). Reducers stay pure;
+ * components never see the socket.
  */
 import type { Middleware } from "@reduxjs/toolkit";
 import { CloseCode, type ClientFrame, type RequestId, type ServerFrame } from "@protocol/frames";
 import type { RootState } from "../app/store";
+import { narrowToScope } from "../common/pattern";
 import {
   signedOut,
   signInRequired,
   signInSkipped,
   tokenSubmitted,
 } from "../features/auth/authSlice";
+import { readTokenClaims } from "../features/auth/tokenClaims";
 import {
   publishAcknowledged,
   publishRejected,
@@ -42,8 +45,11 @@ import {
   reconnectRequested,
   reconnectScheduled,
   subscriptionConfirmed,
+  subscriptionRefused,
   subscriptionRequested,
+  subscriptionSent,
   unsubscriptionRequested,
+  subscriptionDropped,
   welcomed,
 } from "./hubSlice";
 
@@ -88,6 +94,11 @@ export function createHubMiddleware(
     /** Bumped whenever a socket is replaced, so a late callback of an old one is ignored. */
     let generation = 0;
     let nextRequestId: RequestId = 1;
+    /**
+     * The resource patterns the token sent in the current socket's `hello` may touch (its
+     * `res`); null for everything: no token (auth off), or a token without `res`.
+     */
+    let scope: readonly string[] | null = null;
     /** Requests of the current socket awaiting an answer; cleared with the socket. */
     const pending = new Map<RequestId, Pending>();
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -208,15 +219,39 @@ export function createHubMiddleware(
 
     function sayHello() {
       const { token } = getState().auth;
+      // The hub checks every `sub` against this token's scope: ask only for what it allows.
+      scope = token === null ? null : (readTokenClaims(token)?.res ?? null);
       const id = request({ kind: "hello" });
       send({ t: "hello", id, client: CLIENT_NAME, ...(token === null ? {} : { token }) });
+    }
+
+    /**
+     * Brings the session's subscriptions in line with the requested patterns narrowed to the
+     * token's scope: subscribes what is missing first, then drops what is no longer wanted,
+     * so a resource both cover is never left unwatched in between. A refused pattern stays
+     * in the session's list (refused) until the next `welcome`, so it is not asked again.
+     */
+    function reconcile() {
+      flush(); // `since` must see every resource frame received so far
+      const { requested, subscriptions } = getState().hub;
+      const wanted = narrowToScope(requested, scope);
+      for (const pattern of wanted) {
+        if (subscriptions[pattern] === undefined) subscribe(pattern);
+      }
+      for (const { pattern, state } of Object.values(subscriptions)) {
+        if (wanted.includes(pattern)) continue;
+        if (state !== "refused") send({ t: "unsub", id: request({ kind: "unsub" }), pattern });
+        dispatch(subscriptionDropped({ pattern }));
+      }
     }
 
     function subscribe(pattern: string) {
       const { session } = getState().hub;
       if (session === null) return;
+      // Only the known resources this pattern matches, within the hub's frame limit.
       const since = sinceFor(pattern, selectAllResources(getState()), session.maxFrameBytes);
       const id = request({ kind: "sub", pattern });
+      dispatch(subscriptionSent({ pattern }));
       send({ t: "sub", id, pattern, ...(Object.keys(since).length > 0 ? { since } : {}) });
     }
 
@@ -269,7 +304,7 @@ export function createHubMiddleware(
         case "welcome":
           settle(frame.id);
           dispatch(welcomed(frame));
-          for (const pattern of Object.keys(getState().hub.subscriptions)) subscribe(pattern);
+          reconcile();
           ping();
           startHeartbeat(frame.heartbeat_ms);
           return;
@@ -312,6 +347,14 @@ export function createHubMiddleware(
         dispatch(
           publishRejected({ ticket: purpose.ticket, code: frame.code, message: frame.message }),
         );
+      } else if (purpose?.kind === "sub") {
+        dispatch(
+          subscriptionRefused({
+            pattern: purpose.pattern,
+            code: frame.code,
+            message: frame.message,
+          }),
+        );
       } else {
         dispatch(errorReceived({ code: frame.code, message: frame.message }));
       }
@@ -325,9 +368,6 @@ export function createHubMiddleware(
     }
 
     return (next) => (action) => {
-      const isNewSubscription =
-        subscriptionRequested.match(action) &&
-        getState().hub.subscriptions[action.payload.pattern] === undefined;
       const result = next(action);
       if (connectRequested.match(action)) {
         if (socket === null) connect(); // already connecting or live: nothing to do
@@ -340,10 +380,8 @@ export function createHubMiddleware(
         discardBurst();
         clearTimeout(retryTimer);
         detach("signed out");
-      } else if (subscriptionRequested.match(action)) {
-        if (isNewSubscription && isLive()) subscribe(action.payload.pattern);
-      } else if (unsubscriptionRequested.match(action) && isLive()) {
-        send({ t: "unsub", id: request({ kind: "unsub" }), pattern: action.payload.pattern });
+      } else if (subscriptionRequested.match(action) || unsubscriptionRequested.match(action)) {
+        if (isLive()) reconcile();
       } else if (publishRequested.match(action)) {
         publish(action.payload.ticket, action.payload.change);
       }

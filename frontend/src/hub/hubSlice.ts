@@ -1,10 +1,17 @@
 /**
  * The connection to the hub as the UI sees it: the link's phase, the session the hub granted
- * (roles, limits), the subscriptions asked for, and when the next reconnect attempt is due.
+ * (roles, limits), the patterns the UI asked to watch and the subscriptions the session holds
+ * for them, and when the next reconnect attempt is due.
  * Intents (`connectRequested`, `subscriptionRequested`, ...) are handled by `hubMiddleware.ts`;
  * everything else here is an event the middleware reports.
  */
-import { createAction, createSlice, isAnyOf, type PayloadAction } from "@reduxjs/toolkit";
+import {
+  createAction,
+  createSelector,
+  createSlice,
+  isAnyOf,
+  type PayloadAction,
+} from "@reduxjs/toolkit";
 import { isRole, type ErrorCode, type Role, type WelcomeFrame } from "@protocol/frames";
 import { signInRequired, signedOut } from "../features/auth/authSlice";
 
@@ -26,12 +33,18 @@ export interface Session {
   roles: Role[];
 }
 
+/** One `sub` of the current session: a requested pattern narrowed to the token's scope. */
 export interface Subscription {
   pattern: string;
-  /** `pending` until the hub answers `ok` on the current socket. */
-  state: "pending" | "active";
+  /**
+   * `pending` until the hub answers `ok` on the current socket; `refused` when it answered
+   * with an `error` instead (for example `forbidden`: wider than the token's scope).
+   */
+  state: "pending" | "active" | "refused";
   /** How many resources matched when the hub took the subscription. */
   count: number | null;
+  /** The hub's answer when it refused the subscription. */
+  refusal: { code: ErrorCode; message: string } | null;
 }
 
 export interface HubState {
@@ -42,6 +55,12 @@ export interface HubState {
   retryAt: number | null;
   lastClose: { code: number; reason: string } | null;
   session: Session | null;
+  /**
+   * The patterns the UI asked to watch (intents). The middleware subscribes each one within
+   * the token's scope: `**` with a token whose `res` is `[svc/**, host/a]` becomes two `sub`s.
+   */
+  requested: string[];
+  /** The session's subscriptions by pattern, as sent on the current socket. */
   subscriptions: Record<string, Subscription>;
   /** Hub clock minus browser clock, measured with `ping`/`pong`. */
   clockOffsetMs: number;
@@ -55,6 +74,7 @@ const initialState: HubState = {
   retryAt: null,
   lastClose: null,
   session: null,
+  requested: [],
   subscriptions: {},
   clockOffsetMs: 0,
   lastError: null,
@@ -66,16 +86,10 @@ export const hubSlice = createSlice({
   reducers: {
     // ---- intents, handled by the middleware (connect intents are plain actions below)
     subscriptionRequested(state, { payload }: PayloadAction<{ pattern: string }>) {
-      state.subscriptions[payload.pattern] ??= {
-        pattern: payload.pattern,
-        state: "pending",
-        count: null,
-      };
+      if (!state.requested.includes(payload.pattern)) state.requested.push(payload.pattern);
     },
     unsubscriptionRequested(state, { payload }: PayloadAction<{ pattern: string }>) {
-      // Forget it at once: the hub's `ok` confirms nothing the UI needs to wait for.
-      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- keyed by pattern
-      delete state.subscriptions[payload.pattern];
+      state.requested = state.requested.filter((pattern) => pattern !== payload.pattern);
     },
 
     // ---- events
@@ -87,6 +101,8 @@ export const hubSlice = createSlice({
       state.link = "live";
       state.attempt = 0;
       state.lastError = null;
+      // A new session holds no subscription yet; the middleware sends them next.
+      state.subscriptions = {};
       state.session = {
         session: payload.session,
         server: payload.server,
@@ -95,18 +111,41 @@ export const hubSlice = createSlice({
         roles: payload.roles.filter(isRole),
       };
     },
+    subscriptionSent(state, { payload }: PayloadAction<{ pattern: string }>) {
+      state.subscriptions[payload.pattern] = {
+        pattern: payload.pattern,
+        state: "pending",
+        count: null,
+        refusal: null,
+      };
+    },
     subscriptionConfirmed(state, { payload }: PayloadAction<{ pattern: string; count: number }>) {
       const subscription = state.subscriptions[payload.pattern];
       if (subscription === undefined) return;
       subscription.state = "active";
       subscription.count = payload.count;
     },
+    subscriptionRefused(
+      state,
+      { payload }: PayloadAction<{ pattern: string; code: ErrorCode; message: string }>,
+    ) {
+      const subscription = state.subscriptions[payload.pattern];
+      if (subscription === undefined) return;
+      subscription.state = "refused";
+      subscription.refusal = { code: payload.code, message: payload.message };
+    },
+    subscriptionDropped(state, { payload }: PayloadAction<{ pattern: string }>) {
+      // Forget it at once: the hub's `ok` confirms nothing the UI needs to wait for.
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- keyed by pattern
+      delete state.subscriptions[payload.pattern];
+    },
     connectionLost(state, { payload }: PayloadAction<{ code: number; reason: string }>) {
       // The last session stays: its roles still decide what the UI offers while reconnecting.
       state.lastClose = payload;
       if (state.link !== "signedOut") state.link = "waiting";
+      // A refusal stays on show: it is the hub's last word on that pattern.
       for (const subscription of Object.values(state.subscriptions)) {
-        subscription.state = "pending";
+        if (subscription.state === "active") subscription.state = "pending";
       }
     },
     reconnectScheduled(state, { payload }: PayloadAction<{ retryAt: number }>) {
@@ -126,6 +165,7 @@ export const hubSlice = createSlice({
       state.link = "signedOut";
       state.retryAt = null;
       state.session = null;
+      state.subscriptions = {};
     });
   },
   selectors: {
@@ -134,6 +174,7 @@ export const hubSlice = createSlice({
     selectRetryAt: (hub) => hub.retryAt,
     selectAttempt: (hub) => hub.attempt,
     selectLastClose: (hub) => hub.lastClose,
+    selectRequestedPatterns: (hub) => hub.requested,
     selectSubscriptions: (hub) => hub.subscriptions,
     selectClockOffsetMs: (hub) => hub.clockOffsetMs,
     selectLastHubError: (hub) => hub.lastError,
@@ -157,7 +198,10 @@ export const {
   unsubscriptionRequested,
   connecting,
   welcomed,
+  subscriptionSent,
   subscriptionConfirmed,
+  subscriptionRefused,
+  subscriptionDropped,
   connectionLost,
   reconnectScheduled,
   clockMeasured,
@@ -170,6 +214,7 @@ export const {
   selectRetryAt,
   selectAttempt,
   selectLastClose,
+  selectRequestedPatterns,
   selectSubscriptions,
   selectClockOffsetMs,
   selectLastHubError,
@@ -177,3 +222,8 @@ export const {
   selectCanPublish,
   selectIsAdmin,
 } = hubSlice.selectors;
+
+/** The session's subscriptions the hub refused, in the order they were sent. */
+export const selectRefusedSubscriptions = createSelector([selectSubscriptions], (subscriptions) =>
+  Object.values(subscriptions).filter((subscription) => subscription.state === "refused"),
+);

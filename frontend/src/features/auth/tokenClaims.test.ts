@@ -1,14 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { base64Url, unsignedJwt as jwt } from "../../test/tokens";
 import { readTokenClaims } from "./tokenClaims";
-
-/** base64url of the value's JSON in UTF-8, as a JWT encodes its parts. */
-const base64Url = (value: unknown) =>
-  btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(value))))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-const jwt = (claims: unknown) =>
-  `${base64Url({ alg: "HS256", typ: "JWT" })}.${base64Url(claims)}.signature`;
 
 describe("token claims", () => {
   it("reads sub, roles, res and exp for display", () => {

@@ -165,9 +165,10 @@ export function SystemPage() {
                 [
                   "subscriptions",
                   Object.values(subscriptions)
-                    .map(
-                      (sub) =>
-                        `${sub.pattern} (${sub.state}${sub.count === null ? "" : `, ${String(sub.count)} matched`})`,
+                    .map((sub) =>
+                      sub.refusal === null
+                        ? `${sub.pattern} (${sub.state}${sub.count === null ? "" : `, ${String(sub.count)} matched`})`
+                        : `${sub.pattern} (refused, ${sub.refusal.code}: ${sub.refusal.message})`,
                     )
                     .join("; ") || "none",
                 ],
