@@ -1,4 +1,4 @@
-//! `fillstack-loadtest`: a small command-line client and the first load scenarios.
+//! `fillstack-loadtest`: a small command-line client and the load scenarios.
 //!
 //! Every run is bounded by count and time, and talks to 127.0.0.1 unless
 //! `--allow-remote` is given.
@@ -7,8 +7,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use std::io::Write;
+
 use fillstack_loadtest::Client;
-use fillstack_protocol::{ClientFrame, Codec, FieldChanges, PublishFrame, Scalar, ServerFrame};
+use fillstack_loadtest::scenario::fanout::{self, FanoutParams};
+use fillstack_loadtest::scenario::idle::{self, IdleParams};
+use fillstack_loadtest::scenario::publish::{self, PublishParams};
+use fillstack_loadtest::scenario::reconnect::{self, ReconnectParams};
+use fillstack_loadtest::scenario::slow_reader::{self, SlowReaderParams};
+use fillstack_loadtest::scenario::topics::{self, TopicsParams};
+use fillstack_protocol::{Codec, FieldChanges, Scalar};
 
 #[derive(Parser)]
 #[command(
@@ -22,37 +30,70 @@ struct Cli {
     /// Allow a hub that is not on 127.0.0.1 / localhost.
     #[arg(long, global = true)]
     allow_remote: bool,
+    /// Append the run's report to this file as one JSON line.
+    #[arg(long, global = true)]
+    json: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print every frame for resources matching PATTERN (JSON lines) until Ctrl-C or --for.
+    /// Print every frame for resources matching PATTERN (JSON lines) until --for runs out.
     Watch {
         pattern: String,
         /// Stop after this many seconds.
         #[arg(long = "for", default_value_t = 3600)]
         seconds: u64,
     },
-    /// Publish one change: `publish svc/api up latency_ms=12 region=eu`.
-    Publish {
+    /// Publish one change: `send svc/api up latency_ms=12 region=eu`.
+    Send {
         resource: String,
         status: String,
         fields: Vec<String>,
     },
-    /// S subscribers on one resource, one publisher: deliveries per second.
+    /// S subscribers on one resource, one publisher as fast as a window allows: deliveries/s.
     Fanout {
         #[arg(long, default_value_t = 1000)]
         subscribers: usize,
         #[arg(long, default_value_t = 2000)]
         messages: u64,
-        /// Publishes in flight at once.
         #[arg(long, default_value_t = 64)]
         window: u64,
+        #[arg(long, default_value_t = 60)]
+        max_seconds: u64,
     },
-    /// P publishers over R resources: durable acks per second.
-    Publishes {
+    /// The fanout topology at a fixed publish rate: latency and undelivered changes.
+    Rate {
+        #[arg(long, default_value_t = 1000)]
+        subscribers: usize,
+        /// Publishes per second.
+        #[arg(long, default_value_t = 200)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// C subscribers on C resources, publishes to random ones: deliveries/s.
+    Topics {
+        #[arg(long, default_value_t = 1000)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 20000)]
+        messages: u64,
+        #[arg(long, default_value_t = 64)]
+        window: u64,
+        #[arg(long, default_value_t = 60)]
+        max_seconds: u64,
+    },
+    /// N subscribed connections doing nothing: the hub's RSS per connection.
+    Idle {
+        #[arg(long, default_value_t = 5000)]
+        connections: usize,
+        /// The hub's process id (its RSS is read from /proc).
+        #[arg(long)]
+        hub_pid: u32,
+    },
+    /// P publishers over R resources: durable acks/s and ack latency.
+    Publish {
         #[arg(long, default_value_t = 100)]
         publishers: usize,
         #[arg(long, default_value_t = 1000)]
@@ -61,6 +102,30 @@ enum Command {
         per_publisher: u64,
         #[arg(long, default_value_t = 32)]
         window: u64,
+        #[arg(long, default_value_t = 60)]
+        max_seconds: u64,
+    },
+    /// Subscribers that stop reading while changes flow: conflations, no gap, bounded RSS.
+    SlowReader {
+        #[arg(long, default_value_t = 10)]
+        readers: usize,
+        #[arg(long, default_value_t = 20000)]
+        messages: u64,
+        #[arg(long, default_value_t = 200)]
+        padding: usize,
+        #[arg(long)]
+        hub_pid: Option<u32>,
+        #[arg(long, default_value_t = 60)]
+        max_seconds: u64,
+    },
+    /// N clients drop and resume with `since`: time until all are live, gaps (must be 0).
+    Reconnect {
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        #[arg(long, default_value_t = 100)]
+        missed: u64,
+        #[arg(long, default_value_t = 60)]
+        max_seconds: u64,
     },
 }
 
@@ -78,11 +143,11 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.url;
-    match cli.command {
+    let report = match cli.command {
         Command::Watch { pattern, seconds } => {
-            watch(&url, &pattern, Duration::from_secs(seconds)).await
+            return watch(&url, &pattern, Duration::from_secs(seconds)).await;
         }
-        Command::Publish {
+        Command::Send {
             resource,
             status,
             fields,
@@ -92,20 +157,135 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .publish(&resource, Some(&status), parse_fields(&fields)?)
                 .await?;
             println!("{resource} is at seq {seq}");
-            Ok(())
+            return Ok(());
         }
         Command::Fanout {
             subscribers,
             messages,
             window,
-        } => fanout(&url, subscribers, messages, window).await,
-        Command::Publishes {
+            max_seconds,
+        } => {
+            fanout::run(
+                &url,
+                FanoutParams {
+                    subscribers,
+                    messages,
+                    window,
+                    rate: None,
+                    max_seconds,
+                },
+            )
+            .await?
+        }
+        Command::Rate {
+            subscribers,
+            rate,
+            seconds,
+        } => {
+            let params = FanoutParams {
+                subscribers,
+                messages: rate * seconds,
+                window: 0,
+                rate: Some(rate),
+                max_seconds: seconds + 5,
+            };
+            fanout::run(&url, params).await?
+        }
+        Command::Topics {
+            subscribers,
+            messages,
+            window,
+            max_seconds,
+        } => {
+            topics::run(
+                &url,
+                TopicsParams {
+                    subscribers,
+                    messages,
+                    window,
+                    max_seconds,
+                },
+            )
+            .await?
+        }
+        Command::Idle {
+            connections,
+            hub_pid,
+        } => {
+            idle::run(
+                &url,
+                IdleParams {
+                    connections,
+                    hub_pid,
+                },
+            )
+            .await?
+        }
+        Command::Publish {
             publishers,
             resources,
             per_publisher,
             window,
-        } => publishes(&url, publishers, resources, per_publisher, window).await,
+            max_seconds,
+        } => {
+            publish::run(
+                &url,
+                PublishParams {
+                    publishers,
+                    resources,
+                    per_publisher,
+                    window,
+                    max_seconds,
+                },
+            )
+            .await?
+        }
+        Command::SlowReader {
+            readers,
+            messages,
+            padding,
+            hub_pid,
+            max_seconds,
+        } => {
+            slow_reader::run(
+                &url,
+                SlowReaderParams {
+                    readers,
+                    messages,
+                    padding,
+                    hub_pid,
+                    max_seconds,
+                },
+            )
+            .await?
+        }
+        Command::Reconnect {
+            clients,
+            missed,
+            max_seconds,
+        } => {
+            reconnect::run(
+                &url,
+                ReconnectParams {
+                    clients,
+                    missed,
+                    max_seconds,
+                },
+            )
+            .await?
+        }
+    };
+    print!("{}", report.table());
+    if let Some(path) = cli.json {
+        let mut line = serde_json::to_string(&report)?;
+        line.push('\n');
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?
+            .write_all(line.as_bytes())?;
     }
+    Ok(())
 }
 
 fn parse_fields(pairs: &[String]) -> anyhow::Result<FieldChanges> {
@@ -141,128 +321,5 @@ async fn watch(url: &str, pattern: &str, limit: Duration) -> anyhow::Result<()> 
             Err(error) => return Err(error.into()),
         }
     }
-    Ok(())
-}
-
-/// One publisher, `subscribers` watchers of one resource; counts deliveries.
-async fn fanout(url: &str, subscribers: usize, messages: u64, window: u64) -> anyhow::Result<()> {
-    let mut watchers = Vec::with_capacity(subscribers);
-    for _ in 0..subscribers {
-        let mut client = Client::connect_hello(url, Codec::MsgPack).await?;
-        client.subscribe("bench/fanout", None).await?;
-        watchers.push(client);
-    }
-    let mut publisher = Client::connect_hello(url, Codec::MsgPack).await?;
-    let start_seq = publisher
-        .publish("bench/fanout", Some("up"), FieldChanges::new())
-        .await?;
-    let target = start_seq + messages;
-    let readers: Vec<_> = watchers
-        .into_iter()
-        .map(|mut client| {
-            actix_rt::spawn(async move {
-                let mut delivered = 0u64;
-                while let Ok(frame) = client.frame_within(Duration::from_secs(30)).await {
-                    let seq = match frame {
-                        ServerFrame::Delta(delta) => delta.seq,
-                        ServerFrame::Snapshot(snapshot) => snapshot.seq,
-                        _ => continue,
-                    };
-                    delivered += 1;
-                    if seq >= target {
-                        break;
-                    }
-                }
-                delivered
-            })
-        })
-        .collect();
-    let started = Instant::now();
-    send_windowed(&mut publisher, messages, window, |n| {
-        ("bench/fanout".to_owned(), n)
-    })
-    .await?;
-    let mut delivered = 0;
-    for reader in readers {
-        delivered += reader.await?;
-    }
-    let elapsed = started.elapsed();
-    println!(
-        "fanout: {subscribers} subscribers, {messages} publishes, {delivered} deliveries in {:.2}s = {:.0} deliveries/s",
-        elapsed.as_secs_f64(),
-        delivered as f64 / elapsed.as_secs_f64()
-    );
-    Ok(())
-}
-
-/// Sends `count` publishes keeping at most `window` unacked; returns when all are acked.
-async fn send_windowed(
-    client: &mut Client,
-    count: u64,
-    window: u64,
-    target: impl Fn(u64) -> (String, u64),
-) -> anyhow::Result<()> {
-    let (mut sent, mut acked) = (0u64, 0u64);
-    while acked < count {
-        while sent < count && sent - acked < window {
-            sent += 1;
-            let (resource, n) = target(sent);
-            let fields = [("n".to_owned(), Some(Scalar::Int(i64::try_from(n)?)))]
-                .into_iter()
-                .collect();
-            let frame = PublishFrame {
-                id: sent,
-                resource,
-                fields: Some(fields),
-                ..PublishFrame::default()
-            };
-            client.send(&ClientFrame::Pub(frame)).await?;
-        }
-        match client.frame_within(Duration::from_secs(30)).await? {
-            ServerFrame::Ack { .. } => acked += 1,
-            ServerFrame::Error { code, message, .. } => {
-                bail!("publish refused: {code:?}: {message}")
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-async fn publishes(
-    url: &str,
-    publishers: usize,
-    resources: u64,
-    per_publisher: u64,
-    window: u64,
-) -> anyhow::Result<()> {
-    let mut clients = Vec::with_capacity(publishers);
-    for _ in 0..publishers {
-        clients.push(Client::connect_hello(url, Codec::MsgPack).await?);
-    }
-    let started = Instant::now();
-    let runs: Vec<_> = clients
-        .into_iter()
-        .enumerate()
-        .map(|(p, mut client)| {
-            actix_rt::spawn(async move {
-                let offset = p as u64 * 7919;
-                send_windowed(&mut client, per_publisher, window, |n| {
-                    (format!("bench/r{}", (offset + n) % resources), n)
-                })
-                .await
-            })
-        })
-        .collect();
-    for run in runs {
-        run.await??;
-    }
-    let elapsed = started.elapsed();
-    let total = publishers as u64 * per_publisher;
-    println!(
-        "publish: {publishers} publishers over {resources} resources, {total} durable acks in {:.2}s = {:.0} acks/s",
-        elapsed.as_secs_f64(),
-        total as f64 / elapsed.as_secs_f64()
-    );
     Ok(())
 }

@@ -1,0 +1,126 @@
+//! `fanout` and `rate`: S subscribers on one resource, one publisher. `fanout`
+//! publishes as fast as a window of unacked publishes allows and measures
+//! deliveries/s (README: fanout row); `rate` paces publishes at a fixed rate and
+//! measures latency and undelivered changes (README: rate row).
+
+use std::time::{Duration, Instant};
+
+use fillstack_protocol::Codec;
+use serde::Serialize;
+
+use super::{Tracker, read_until, send_windowed, stamped};
+use crate::Client;
+use crate::report::{Latency, Report};
+
+/// Sizes of a fanout or rate run.
+#[derive(Debug, Clone, Serialize)]
+pub struct FanoutParams {
+    pub subscribers: usize,
+    /// Publishes in all.
+    pub messages: u64,
+    /// Unacked publishes at once (fanout).
+    pub window: u64,
+    /// Publishes per second (rate); `None` means as fast as the window allows.
+    pub rate: Option<u64>,
+    /// Stop publishing after this long, whatever is left.
+    pub max_seconds: u64,
+}
+
+const RESOURCE: &str = "bench/fanout";
+
+pub async fn run(url: &str, params: FanoutParams) -> anyhow::Result<Report> {
+    let mut watchers = Vec::with_capacity(params.subscribers);
+    for _ in 0..params.subscribers {
+        let mut client = Client::connect_hello(url, Codec::MsgPack).await?;
+        client.subscribe(RESOURCE, None).await?;
+        watchers.push(client);
+    }
+    let mut publisher = Client::connect_hello(url, Codec::MsgPack).await?;
+    let first = publisher
+        .publish(RESOURCE, Some("up"), Default::default())
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(params.max_seconds);
+    let started = Instant::now();
+    let sent = match params.rate {
+        None => {
+            let mut acks = Latency::default();
+            send_windowed(
+                &mut publisher,
+                params.messages,
+                params.window,
+                deadline,
+                &mut acks,
+                |_| RESOURCE.into(),
+            )
+            .await?
+        }
+        Some(rate) => paced(&mut publisher, params.messages, rate, deadline).await?,
+    };
+    let target = first + sent;
+    let readers: Vec<_> = watchers
+        .into_iter()
+        .map(|mut client| {
+            actix_rt::spawn(async move {
+                let mut tracker = Tracker::default();
+                read_until(
+                    &mut client,
+                    &mut tracker,
+                    RESOURCE,
+                    target,
+                    Duration::from_secs(10),
+                )
+                .await;
+                tracker
+            })
+        })
+        .collect();
+    let mut report = Report {
+        scenario: if params.rate.is_some() {
+            "rate"
+        } else {
+            "fanout"
+        }
+        .into(),
+        ..Report::default()
+    };
+    let mut latency = Latency::default();
+    for reader in readers {
+        let tracker = reader.await?;
+        report.deliveries += tracker.deliveries;
+        report.gaps += tracker.gaps;
+        report.resets += tracker.resets;
+        report.undelivered += target.saturating_sub(tracker.seq_of(RESOURCE));
+        latency.merge(&tracker.latency);
+    }
+    report.latency = latency.percentiles();
+    report.params = serde_json::to_value(&params)?;
+    report.notes.push(format!("{sent} publishes sent"));
+    Ok(report.finish(started.elapsed()))
+}
+
+/// Publishes at `rate` per second without waiting for acks, then collects them.
+async fn paced(
+    publisher: &mut Client,
+    count: u64,
+    rate: u64,
+    deadline: Instant,
+) -> anyhow::Result<u64> {
+    let mut ticks = actix_rt::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
+    let mut sent = 0;
+    while sent < count && Instant::now() < deadline {
+        ticks.tick().await;
+        sent += 1;
+        publisher
+            .send(&stamped(sent, RESOURCE.into(), sent))
+            .await?;
+    }
+    let mut acked = 0;
+    while acked < sent {
+        if let fillstack_protocol::ServerFrame::Ack { .. } =
+            publisher.frame_within(Duration::from_secs(30)).await?
+        {
+            acked += 1;
+        }
+    }
+    Ok(sent)
+}

@@ -1,0 +1,222 @@
+//! The load scenarios, one file each. Every scenario is bounded by count and by
+//! time, talks to the URL it is given, and returns a [`Report`].
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use fillstack_protocol::{ClientFrame, FieldChanges, PublishFrame, Scalar, ServerFrame};
+
+use crate::Client;
+use crate::report::Latency;
+
+pub mod fanout;
+pub mod idle;
+pub mod publish;
+pub mod reconnect;
+pub mod slow_reader;
+pub mod topics;
+
+/// The field each benchmark publish carries: the publisher's clock, unix µs.
+pub const STAMP: &str = "t_us";
+
+/// Now, unix microseconds.
+pub fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// A publish of `resource` carrying its sequence number `n` and the send time.
+pub fn stamped(id: u64, resource: String, n: u64) -> ClientFrame {
+    let mut fields = FieldChanges::new();
+    fields.insert(
+        "n".into(),
+        Some(Scalar::Int(i64::try_from(n).unwrap_or(i64::MAX))),
+    );
+    fields.insert(STAMP.into(), Some(Scalar::Int(now_us())));
+    ClientFrame::Pub(PublishFrame {
+        id,
+        resource,
+        fields: Some(fields),
+        ..PublishFrame::default()
+    })
+}
+
+/// Follows what one subscriber receives: counts, latency, and gaps per resource.
+#[derive(Default)]
+pub struct Tracker {
+    last_seq: HashMap<String, u64>,
+    pub deliveries: u64,
+    pub gaps: u64,
+    pub resets: u64,
+    pub latency: Latency,
+}
+
+impl Tracker {
+    /// Takes one frame; returns the resource and seq it brought, if any.
+    pub fn observe(&mut self, frame: &ServerFrame) -> Option<(String, u64)> {
+        let (resource, seq, stamp) = match frame {
+            ServerFrame::Snapshot(snapshot) => {
+                self.resets += u64::from(snapshot.reset);
+                let last = self.last_seq.get(&snapshot.resource).copied().unwrap_or(0);
+                if snapshot.seq < last {
+                    self.gaps += 1;
+                }
+                (snapshot.resource.clone(), snapshot.seq, None)
+            }
+            ServerFrame::Delta(delta) => {
+                let last = self.last_seq.get(&delta.resource).copied();
+                if last.is_some_and(|last| delta.seq != last + 1) {
+                    self.gaps += 1;
+                }
+                let stamp =
+                    delta
+                        .fields
+                        .as_ref()
+                        .and_then(|f| f.get(STAMP))
+                        .and_then(|v| match v {
+                            Some(Scalar::Int(us)) => Some(*us),
+                            _ => None,
+                        });
+                (delta.resource.clone(), delta.seq, stamp)
+            }
+            _ => return None,
+        };
+        self.deliveries += 1;
+        if let Some(sent) = stamp {
+            self.latency.record(Duration::from_micros(
+                u64::try_from(now_us() - sent).unwrap_or(0),
+            ));
+        }
+        self.last_seq.insert(resource.clone(), seq);
+        Some((resource, seq))
+    }
+
+    /// The last seq seen of `resource`.
+    pub fn seq_of(&self, resource: &str) -> u64 {
+        self.last_seq.get(resource).copied().unwrap_or(0)
+    }
+
+    /// Every resource seen with its last seq (for resuming with `since`).
+    pub fn since(&self) -> std::collections::BTreeMap<String, u64> {
+        self.last_seq.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+}
+
+/// Sends `count` publishes keeping at most `window` unacked, until `deadline`;
+/// returns the acks received and records publish-to-ack latency.
+pub async fn send_windowed(
+    client: &mut Client,
+    count: u64,
+    window: u64,
+    deadline: Instant,
+    latency: &mut Latency,
+    target: impl Fn(u64) -> String,
+) -> anyhow::Result<u64> {
+    let (mut sent, mut acked) = (0u64, 0u64);
+    let mut sent_at: HashMap<u64, Instant> = HashMap::new();
+    while acked < sent || (sent < count && Instant::now() < deadline) {
+        while sent < count && sent - acked < window && Instant::now() < deadline {
+            sent += 1;
+            sent_at.insert(sent, Instant::now());
+            client.send(&stamped(sent, target(sent), sent)).await?;
+        }
+        match client.frame_within(Duration::from_secs(30)).await? {
+            ServerFrame::Ack { id, .. } => {
+                acked += 1;
+                if let Some(at) = sent_at.remove(&id) {
+                    latency.record(at.elapsed());
+                }
+            }
+            ServerFrame::Error { code, message, .. } => {
+                anyhow::bail!("publish refused: {code:?}: {message}")
+            }
+            _ => {}
+        }
+    }
+    Ok(acked)
+}
+
+/// Reads until `resource` reaches `target` seq or nothing comes for `quiet`.
+pub async fn read_until(
+    client: &mut Client,
+    tracker: &mut Tracker,
+    resource: &str,
+    target: u64,
+    quiet: Duration,
+) {
+    while tracker.seq_of(resource) < target {
+        match client.frame_within(quiet).await {
+            Ok(frame) => {
+                tracker.observe(&frame);
+            }
+            Err(_) => break,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fillstack_protocol::{DeltaFrame, SnapshotFrame, Status};
+
+    use super::*;
+
+    fn delta(seq: u64) -> ServerFrame {
+        ServerFrame::Delta(DeltaFrame {
+            resource: "r".into(),
+            seq,
+            at: 0,
+            status: None,
+            fields: None,
+            labels: None,
+            ttl_ms: None,
+        })
+    }
+
+    fn snapshot(seq: u64, reset: bool) -> ServerFrame {
+        ServerFrame::Snapshot(SnapshotFrame {
+            id: None,
+            resource: "r".into(),
+            seq,
+            status: Status::Up,
+            fields: Default::default(),
+            labels: Default::default(),
+            updated_at: 0,
+            ttl_ms: None,
+            reset,
+        })
+    }
+
+    #[test]
+    fn a_skipped_seq_is_a_gap_and_a_reset_snapshot_is_not() {
+        let mut tracker = Tracker::default();
+        for frame in [
+            snapshot(1, false),
+            delta(2),
+            delta(3),
+            snapshot(7, true),
+            delta(8),
+            delta(10),
+        ] {
+            tracker.observe(&frame);
+        }
+        assert_eq!(
+            (tracker.deliveries, tracker.gaps, tracker.resets),
+            (6, 1, 1)
+        );
+        assert_eq!(tracker.seq_of("r"), 10);
+    }
+
+    #[test]
+    fn stamped_publishes_carry_their_send_time() {
+        let ClientFrame::Pub(frame) = stamped(1, "r".into(), 5) else {
+            panic!()
+        };
+        let fields = frame.fields.unwrap();
+        assert_eq!(fields["n"], Some(Scalar::Int(5)));
+        let Some(Scalar::Int(stamp)) = fields[STAMP] else {
+            panic!()
+        };
+        assert!((now_us() - stamp).abs() < 1_000_000);
+    }
+}

@@ -1,0 +1,102 @@
+//! `reconnect`: N clients drop, changes happen while they are away, and they come
+//! back with `since`: time until all are live again, and gaps (must be 0)
+//! (README: reconnect row).
+
+use std::time::{Duration, Instant};
+
+use fillstack_protocol::Codec;
+use serde::Serialize;
+
+use super::{Tracker, read_until, send_windowed};
+use crate::Client;
+use crate::report::{Latency, Report};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReconnectParams {
+    pub clients: usize,
+    /// Changes published while the clients are away.
+    pub missed: u64,
+    pub max_seconds: u64,
+}
+
+const RESOURCE: &str = "bench/reconnect";
+
+pub async fn run(url: &str, params: ReconnectParams) -> anyhow::Result<Report> {
+    let mut publisher = Client::connect_hello(url, Codec::MsgPack).await?;
+    let first = publisher
+        .publish(RESOURCE, Some("up"), Default::default())
+        .await?;
+    let mut trackers = Vec::new();
+    for _ in 0..params.clients {
+        let mut client = Client::connect_hello(url, Codec::MsgPack).await?;
+        client.subscribe(RESOURCE, None).await?;
+        let mut tracker = Tracker::default();
+        read_until(
+            &mut client,
+            &mut tracker,
+            RESOURCE,
+            first,
+            Duration::from_secs(10),
+        )
+        .await;
+        // Count only what comes after the return.
+        tracker.deliveries = 0;
+        trackers.push(tracker);
+        // The client goes away here (dropped), its tracker remembers what it saw.
+    }
+    let deadline = Instant::now() + Duration::from_secs(params.max_seconds);
+    let mut acks = Latency::default();
+    let sent = send_windowed(
+        &mut publisher,
+        params.missed,
+        32,
+        deadline,
+        &mut acks,
+        |_| RESOURCE.into(),
+    )
+    .await?;
+    let target = first + sent;
+    let started = Instant::now();
+    let url = url.to_owned();
+    let returns: Vec<_> = trackers
+        .into_iter()
+        .map(|mut tracker| {
+            let url = url.clone();
+            actix_rt::spawn(async move {
+                let mut client = Client::connect_hello(&url, Codec::MsgPack).await?;
+                client.subscribe(RESOURCE, Some(tracker.since())).await?;
+                read_until(
+                    &mut client,
+                    &mut tracker,
+                    RESOURCE,
+                    target,
+                    Duration::from_secs(10),
+                )
+                .await;
+                anyhow::Ok(tracker)
+            })
+        })
+        .collect();
+    let mut report = Report {
+        scenario: "reconnect".into(),
+        acks: sent,
+        ..Report::default()
+    };
+    let mut latency = Latency::default();
+    for back in returns {
+        let tracker = back.await??;
+        report.deliveries += tracker.deliveries;
+        report.gaps += tracker.gaps;
+        report.resets += tracker.resets;
+        report.undelivered += target.saturating_sub(tracker.seq_of(RESOURCE));
+        latency.merge(&tracker.latency);
+    }
+    report.latency = latency.percentiles();
+    report.notes.push(format!(
+        "all {} clients live again after {:.3} s",
+        params.clients,
+        started.elapsed().as_secs_f64()
+    ));
+    report.params = serde_json::to_value(&params)?;
+    Ok(report.finish(started.elapsed()))
+}

@@ -1,0 +1,81 @@
+//! `topics`: C subscribers each on its own resource, publishes to random ones;
+//! deliveries/s when fan-out is one (README: topics row).
+
+use std::time::{Duration, Instant};
+
+use fillstack_protocol::Codec;
+use serde::Serialize;
+
+use super::{Tracker, send_windowed};
+use crate::Client;
+use crate::report::{Latency, Report};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicsParams {
+    pub subscribers: usize,
+    pub messages: u64,
+    pub window: u64,
+    pub max_seconds: u64,
+}
+
+pub async fn run(url: &str, params: TopicsParams) -> anyhow::Result<Report> {
+    let topics = params.subscribers.max(1) as u64;
+    let mut watchers = Vec::new();
+    for topic in 0..topics {
+        let mut client = Client::connect_hello(url, Codec::MsgPack).await?;
+        client
+            .subscribe(&format!("bench/topic/{topic}"), None)
+            .await?;
+        watchers.push(client);
+    }
+    let readers: Vec<_> = watchers
+        .into_iter()
+        .map(|mut client| {
+            actix_rt::spawn(async move {
+                let mut tracker = Tracker::default();
+                while let Ok(frame) = client.frame_within(Duration::from_secs(2)).await {
+                    tracker.observe(&frame);
+                }
+                tracker
+            })
+        })
+        .collect();
+    let mut publisher = Client::connect_hello(url, Codec::MsgPack).await?;
+    let deadline = Instant::now() + Duration::from_secs(params.max_seconds);
+    let started = Instant::now();
+    // A cheap spread over the topics (a multiplicative hash of the publish number).
+    let pick = |n: u64| {
+        format!(
+            "bench/topic/{}",
+            n.wrapping_mul(0x9E37_79B9_7F4A_7C15) % topics
+        )
+    };
+    let mut acks = Latency::default();
+    let sent = send_windowed(
+        &mut publisher,
+        params.messages,
+        params.window,
+        deadline,
+        &mut acks,
+        pick,
+    )
+    .await?;
+    let mut report = Report {
+        scenario: "topics".into(),
+        acks: sent,
+        ..Report::default()
+    };
+    let mut latency = Latency::default();
+    for reader in readers {
+        let tracker = reader.await?;
+        report.deliveries += tracker.deliveries;
+        report.gaps += tracker.gaps;
+        latency.merge(&tracker.latency);
+    }
+    // The readers stop after 2 s of silence; that tail is not part of the rate.
+    let elapsed = started.elapsed().saturating_sub(Duration::from_secs(2));
+    report.undelivered = sent.saturating_sub(report.deliveries);
+    report.latency = latency.percentiles();
+    report.params = serde_json::to_value(&params)?;
+    Ok(report.finish(elapsed))
+}
