@@ -160,4 +160,9 @@ async fn rest_clients_get_429_with_retry_after_and_upgrades_are_limited_per_addr
         ),
         "third upgrade within a second"
     );
+    // Both budgets refill: a second later the same client is served again.
+    actix_web::rt::time::sleep(secs(1)).await;
+    let again = http.get(hub.http("/api/v1/status")).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 200);
+    assert!(Client::connect(&hub.url(), Codec::MsgPack).await.is_ok());
 }

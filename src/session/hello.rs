@@ -41,6 +41,7 @@ impl SessionActor {
                 })?;
                 let verified = verifier.verify(&token, now_ms() / 1000)?;
                 self.arm_expiry(verified.expires_at, ctx);
+                self.span.record("sub", verified.subject.as_str());
                 tracing::info!(session = self.id, sub = %verified.subject, roles = ?verified.grants.roles(), "session authenticated");
                 verified.grants
             }

@@ -82,6 +82,8 @@ pub struct SessionActor {
     outbox: Outbox,
     settings: SessionSettings,
     credentials: Credentials,
+    /// Every log line of this session carries its id, peer and (once known) `sub`.
+    span: tracing::Span,
     /// Fires when the session's token expires (4002 unless a `hello` refreshed it).
     expiry: Option<SpawnHandle>,
     /// `None` until a valid `hello`.
@@ -108,6 +110,15 @@ impl SessionActor {
             socket,
             outbox,
             settings,
+            span: tracing::info_span!(
+                "session",
+                session = id,
+                peer = credentials
+                    .peer
+                    .map(|peer| peer.to_string())
+                    .unwrap_or_default(),
+                sub = tracing::field::Empty
+            ),
             credentials,
             expiry: None,
             grants: None,
@@ -142,7 +153,9 @@ impl SessionActor {
         };
         if let Err(rejection) = outcome {
             if rejection.is_hub_fault() {
-                tracing::warn!(session = self.id, code = ?rejection.code, message = %rejection.message, "request failed");
+                tracing::warn!(code = ?rejection.code, message = %rejection.message, "request failed");
+            } else {
+                tracing::debug!(code = ?rejection.code, message = %rejection.message, "request refused");
             }
             self.reply(&rejection.to_frame());
             if self.grants.is_none() {
@@ -368,8 +381,12 @@ impl SessionActor {
         match outcome {
             Ok(frame) => self.reply(&frame),
             Err(rejection) => {
+                // Answers arrive outside the session's span: enter it for the log line.
+                let _in_session = self.span.enter();
                 if rejection.is_hub_fault() {
-                    tracing::warn!(session = self.id, code = ?rejection.code, message = %rejection.message, "request failed");
+                    tracing::warn!(code = ?rejection.code, message = %rejection.message, "request failed");
+                } else {
+                    tracing::debug!(code = ?rejection.code, message = %rejection.message, "request refused");
                 }
                 self.reply(&rejection.answering(Some(id)).to_frame());
             }
@@ -444,6 +461,8 @@ impl Actor for SessionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        let span = self.span.clone();
+        let _in_session = span.enter();
         self.sessions_gauge().inc();
         let peer = self
             .credentials
@@ -474,6 +493,8 @@ impl Actor for SessionActor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        let span = self.span.clone();
+        let _in_session = span.enter();
         self.sessions_gauge().dec();
         tracing::info!(
             session = self.id,
@@ -490,6 +511,8 @@ impl Actor for SessionActor {
 
 impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for SessionActor {
     fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Context<Self>) {
+        let span = self.span.clone();
+        let _in_session = span.enter();
         self.last_heard = Instant::now();
         match item {
             Ok(AggregatedMessage::Binary(bytes)) => self.on_frame(Codec::MsgPack, &bytes, ctx),
