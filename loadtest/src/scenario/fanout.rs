@@ -86,11 +86,7 @@ pub async fn run(url: &str, params: FanoutParams) -> anyhow::Result<Report> {
     let mut latency = Latency::default();
     for reader in readers {
         let tracker = reader.await?;
-        report.deliveries += tracker.deliveries;
-        report.gaps += tracker.gaps;
-        report.resets += tracker.resets;
-        report.undelivered += target.saturating_sub(tracker.seq_of(RESOURCE));
-        latency.merge(&tracker.latency);
+        tracker.add_to(&mut report, &mut latency, RESOURCE, target);
     }
     report.latency = latency.percentiles();
     report.params = serde_json::to_value(&params)?;

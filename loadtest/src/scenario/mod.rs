@@ -97,6 +97,22 @@ impl Tracker {
         self.last_seq.get(resource).copied().unwrap_or(0)
     }
 
+    /// Adds this subscriber's counts to `report` and `latency`; `target` is the seq
+    /// of `resource` it should have reached.
+    pub fn add_to(
+        &self,
+        report: &mut crate::Report,
+        latency: &mut Latency,
+        resource: &str,
+        target: u64,
+    ) {
+        report.deliveries += self.deliveries;
+        report.gaps += self.gaps;
+        report.resets += self.resets;
+        report.undelivered += target.saturating_sub(self.seq_of(resource));
+        latency.merge(&self.latency);
+    }
+
     /// Every resource seen with its last seq (for resuming with `since`).
     pub fn since(&self) -> std::collections::BTreeMap<String, u64> {
         self.last_seq.iter().map(|(k, v)| (k.clone(), *v)).collect()

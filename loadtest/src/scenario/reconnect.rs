@@ -85,11 +85,7 @@ pub async fn run(url: &str, params: ReconnectParams) -> anyhow::Result<Report> {
     let mut latency = Latency::default();
     for back in returns {
         let tracker = back.await??;
-        report.deliveries += tracker.deliveries;
-        report.gaps += tracker.gaps;
-        report.resets += tracker.resets;
-        report.undelivered += target.saturating_sub(tracker.seq_of(RESOURCE));
-        latency.merge(&tracker.latency);
+        tracker.add_to(&mut report, &mut latency, RESOURCE, target);
     }
     report.latency = latency.percentiles();
     report.notes.push(format!(

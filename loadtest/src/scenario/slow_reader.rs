@@ -62,6 +62,7 @@ pub async fn run(url: &str, params: SlowReaderParams) -> anyhow::Result<Report> 
         acks: sent,
         ..Report::default()
     };
+    let mut latency = Latency::default();
     for mut client in readers {
         let mut tracker = Tracker::default();
         read_until(
@@ -72,11 +73,9 @@ pub async fn run(url: &str, params: SlowReaderParams) -> anyhow::Result<Report> 
             Duration::from_secs(10),
         )
         .await;
-        report.deliveries += tracker.deliveries;
-        report.gaps += tracker.gaps;
-        report.resets += tracker.resets;
-        report.undelivered += target.saturating_sub(tracker.seq_of(RESOURCE));
+        tracker.add_to(&mut report, &mut latency, RESOURCE, target);
     }
+    report.latency = latency.percentiles();
     if let (Some(before), Some(during)) = (before, during) {
         report.rss_kib = Some(during - before);
         report.notes.push(format!(
