@@ -3,12 +3,14 @@
 //! deliveries/s (README: fanout row); `rate` paces publishes at a fixed rate and
 //! measures latency and undelivered changes (README: rate row).
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use fillstack_protocol::Codec;
 use serde::Serialize;
 
-use super::{Tracker, read_until, send_windowed, stamped};
+use super::{Tracker, read_until, send_windowed, stamped, subscribers};
 use crate::Client;
 use crate::report::{Latency, Report};
 
@@ -29,25 +31,41 @@ pub struct FanoutParams {
 const RESOURCE: &str = "bench/fanout";
 
 pub async fn run(url: &str, params: FanoutParams) -> anyhow::Result<Report> {
-    let mut watchers = Vec::with_capacity(params.subscribers);
-    for _ in 0..params.subscribers {
-        let mut client = Client::connect_hello(url, Codec::MsgPack).await?;
-        client.subscribe(RESOURCE, None).await?;
-        watchers.push(client);
-    }
+    let watchers = subscribers(url, params.subscribers, |_| RESOURCE.to_owned()).await?;
     let mut publisher = Client::connect_hello(url, Codec::MsgPack).await?;
     let first = publisher
         .publish(RESOURCE, Some("up"), Default::default())
         .await?;
+    // Readers read while the publisher publishes; they learn the last seq at the end.
+    let target = Rc::new(Cell::new(u64::MAX));
+    let readers: Vec<_> = watchers
+        .into_iter()
+        .map(|mut client| {
+            let target = target.clone();
+            actix_rt::spawn(async move {
+                let mut tracker = Tracker::default();
+                read_until(
+                    &mut client,
+                    &mut tracker,
+                    RESOURCE,
+                    &target,
+                    Duration::from_secs(10),
+                )
+                .await;
+                tracker
+            })
+        })
+        .collect();
     let deadline = Instant::now() + Duration::from_secs(params.max_seconds);
     let started = Instant::now();
     let sent = match params.rate {
         None => {
             let mut acks = Latency::default();
+            let window = params.window;
             send_windowed(
                 &mut publisher,
                 params.messages,
-                params.window,
+                window,
                 deadline,
                 &mut acks,
                 |_| RESOURCE.into(),
@@ -56,37 +74,21 @@ pub async fn run(url: &str, params: FanoutParams) -> anyhow::Result<Report> {
         }
         Some(rate) => paced(&mut publisher, params.messages, rate, deadline).await?,
     };
-    let target = first + sent;
-    let readers: Vec<_> = watchers
-        .into_iter()
-        .map(|mut client| {
-            actix_rt::spawn(async move {
-                let mut tracker = Tracker::default();
-                read_until(
-                    &mut client,
-                    &mut tracker,
-                    RESOURCE,
-                    target,
-                    Duration::from_secs(10),
-                )
-                .await;
-                tracker
-            })
-        })
-        .collect();
+    target.set(first + sent);
+    let scenario = if params.rate.is_some() {
+        "rate"
+    } else {
+        "fanout"
+    };
     let mut report = Report {
-        scenario: if params.rate.is_some() {
-            "rate"
-        } else {
-            "fanout"
-        }
-        .into(),
+        scenario: scenario.into(),
         ..Report::default()
     };
     let mut latency = Latency::default();
     for reader in readers {
-        let tracker = reader.await?;
-        tracker.add_to(&mut report, &mut latency, RESOURCE, target);
+        reader
+            .await?
+            .add_to(&mut report, &mut latency, RESOURCE, first + sent);
     }
     report.latency = latency.percentiles();
     report.params = serde_json::to_value(&params)?;

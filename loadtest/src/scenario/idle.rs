@@ -28,12 +28,10 @@ pub async fn run(url: &str, params: IdleParams) -> anyhow::Result<Report> {
     actix_rt::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(params.hub_pid);
     let started = std::time::Instant::now();
-    let mut clients = Vec::with_capacity(params.connections);
-    for n in 0..params.connections {
-        let mut client = Client::connect_hello(url, Codec::MsgPack).await?;
-        client.subscribe(&format!("bench/idle/{n}"), None).await?;
+    let mut clients =
+        super::subscribers(url, params.connections, |n| format!("bench/idle/{n}")).await?;
+    for client in &mut clients {
         client.frame_within(Duration::from_secs(10)).await?;
-        clients.push(client);
     }
     actix_rt::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kib(params.hub_pid);

@@ -1,6 +1,7 @@
 //! The load scenarios, one file each. Every scenario is bounded by count and by
 //! time, talks to the URL it is given, and returns a [`Report`].
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -153,19 +154,25 @@ pub async fn send_windowed(
     Ok(acked)
 }
 
-/// Reads until `resource` reaches `target` seq or nothing comes for `quiet`.
+/// Reads until `resource` reaches the `target` seq (which may be set later, while
+/// reading) or nothing comes for `quiet`.
 pub async fn read_until(
     client: &mut Client,
     tracker: &mut Tracker,
     resource: &str,
-    target: u64,
+    target: &Cell<u64>,
     quiet: Duration,
 ) {
-    while tracker.seq_of(resource) < target {
-        match client.frame_within(quiet).await {
+    // Short waits, so a target set meanwhile is noticed within one of them.
+    const POLL: Duration = Duration::from_millis(50);
+    let mut silent = Duration::ZERO;
+    while tracker.seq_of(resource) < target.get() && silent < quiet {
+        match client.frame_within(POLL).await {
             Ok(frame) => {
                 tracker.observe(&frame);
+                silent = Duration::ZERO;
             }
+            Err(crate::ClientError::Timeout { .. }) => silent += POLL,
             Err(_) => break,
         }
     }
@@ -235,4 +242,24 @@ mod tests {
         };
         assert!((now_us() - stamp).abs() < 1_000_000);
     }
+}
+
+/// `count` sessions, each subscribed to `pattern_of(n)`, connected 100 at a time.
+pub async fn subscribers(
+    url: &str,
+    count: usize,
+    pattern_of: impl Fn(usize) -> String,
+) -> anyhow::Result<Vec<Client>> {
+    use futures_util::{StreamExt, TryStreamExt};
+    futures_util::stream::iter((0..count).map(|n| {
+        let pattern = pattern_of(n);
+        async move {
+            let mut client = Client::connect_hello(url, fillstack_protocol::Codec::MsgPack).await?;
+            client.subscribe(&pattern, None).await?;
+            anyhow::Ok(client)
+        }
+    }))
+    .buffer_unordered(100)
+    .try_collect()
+    .await
 }

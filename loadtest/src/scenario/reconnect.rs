@@ -2,6 +2,7 @@
 //! back with `since`: time until all are live again, and gaps (must be 0)
 //! (README: reconnect row).
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use fillstack_protocol::Codec;
@@ -35,7 +36,7 @@ pub async fn run(url: &str, params: ReconnectParams) -> anyhow::Result<Report> {
             &mut client,
             &mut tracker,
             RESOURCE,
-            first,
+            &Cell::new(first),
             Duration::from_secs(10),
         )
         .await;
@@ -69,7 +70,7 @@ pub async fn run(url: &str, params: ReconnectParams) -> anyhow::Result<Report> {
                     &mut client,
                     &mut tracker,
                     RESOURCE,
-                    target,
+                    &Cell::new(target),
                     Duration::from_secs(10),
                 )
                 .await;

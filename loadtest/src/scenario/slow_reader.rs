@@ -2,12 +2,13 @@
 //! they read everything. The hub must conflate (reset snapshots), keep its memory
 //! bounded, and never leave a gap (README: slow-reader row).
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use fillstack_protocol::Codec;
 use serde::Serialize;
 
-use super::{Tracker, read_until, send_windowed};
+use super::{Tracker, read_until, stamped};
 use crate::Client;
 use crate::report::{Latency, Report, rss_kib};
 
@@ -32,28 +33,36 @@ pub async fn run(url: &str, params: SlowReaderParams) -> anyhow::Result<Report> 
     }
     let before = params.hub_pid.and_then(rss_kib);
     let mut publisher = Client::connect_hello(url, Codec::MsgPack).await?;
-    let pad = "x".repeat(params.padding.min(250));
     let first = publisher
         .publish(RESOURCE, Some("up"), Default::default())
         .await?;
     let deadline = Instant::now() + Duration::from_secs(params.max_seconds);
     let started = Instant::now();
-    // The readers are not polled while this runs: they read nothing.
-    let mut acks = Latency::default();
+    // The readers are not polled while this runs: they read nothing. Every change
+    // carries `padding` bytes that differ each time, so nothing is absorbed for free.
     let mut sent = 0;
-    for chunk in 0..params.messages.div_ceil(100) {
-        let count = (params.messages - chunk * 100).min(100);
-        sent += send_windowed(&mut publisher, count, 32, deadline, &mut acks, |_| {
-            RESOURCE.into()
-        })
-        .await?;
-        let mut fields = fillstack_protocol::FieldChanges::new();
-        fields.insert(
-            "pad".into(),
-            Some(fillstack_protocol::Scalar::Str(format!("{pad}{chunk}"))),
-        );
-        publisher.publish(RESOURCE, None, fields).await?;
-        sent += 1;
+    while sent < params.messages && Instant::now() < deadline {
+        let batch = (params.messages - sent).min(32);
+        for n in sent + 1..=sent + batch {
+            let mut frame = stamped(n, RESOURCE.into(), n);
+            if let fillstack_protocol::ClientFrame::Pub(publish) = &mut frame {
+                let pad = format!("{n:0>width$}", width = params.padding.clamp(1, 250));
+                publish
+                    .fields
+                    .get_or_insert_default()
+                    .insert("pad".into(), Some(fillstack_protocol::Scalar::Str(pad)));
+            }
+            publisher.send(&frame).await?;
+        }
+        let mut acked = 0;
+        while acked < batch {
+            if let fillstack_protocol::ServerFrame::Ack { .. } =
+                publisher.frame_within(Duration::from_secs(30)).await?
+            {
+                acked += 1;
+            }
+        }
+        sent += batch;
     }
     let during = params.hub_pid.and_then(rss_kib);
     let target = first + sent;
@@ -69,7 +78,7 @@ pub async fn run(url: &str, params: SlowReaderParams) -> anyhow::Result<Report> 
             &mut client,
             &mut tracker,
             RESOURCE,
-            target,
+            &Cell::new(target),
             Duration::from_secs(10),
         )
         .await;

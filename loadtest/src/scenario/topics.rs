@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use fillstack_protocol::Codec;
 use serde::Serialize;
 
-use super::{Tracker, send_windowed};
+use super::{Tracker, send_windowed, subscribers};
 use crate::Client;
 use crate::report::{Latency, Report};
 
@@ -20,14 +20,10 @@ pub struct TopicsParams {
 
 pub async fn run(url: &str, params: TopicsParams) -> anyhow::Result<Report> {
     let topics = params.subscribers.max(1) as u64;
-    let mut watchers = Vec::new();
-    for topic in 0..topics {
-        let mut client = Client::connect_hello(url, Codec::MsgPack).await?;
-        client
-            .subscribe(&format!("bench/topic/{topic}"), None)
-            .await?;
-        watchers.push(client);
-    }
+    let watchers = subscribers(url, params.subscribers.max(1), |topic| {
+        format!("bench/topic/{topic}")
+    })
+    .await?;
     let readers: Vec<_> = watchers
         .into_iter()
         .map(|mut client| {
