@@ -189,7 +189,7 @@ fn actor_gone(_: actix::MailboxError) -> Rejection {
 
 /// Snapshots of the resources matching `pattern`, in id order, paginated by id.
 #[utoipa::path(get, path = "/api/v1/resources", params(ListQuery), tag = "resources",
-    responses((status = 200, body = ResourcePage), (status = 400, body = openapi::ErrorBody)))]
+    responses((status = 200, body = ResourcePage), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody)))]
 pub async fn list(
     request: HttpRequest,
     state: web::Data<AppState>,
@@ -262,7 +262,7 @@ pub async fn list(
 /// One resource's snapshot; `ETag` is its seq, and `If-None-Match` with it answers 304.
 #[utoipa::path(get, path = "/api/v1/resources/{id}", tag = "resources",
     params(("id" = String, Path, description = "resource id, slashes included")),
-    responses((status = 200, body = SnapshotFrame), (status = 304), (status = 400, body = openapi::ErrorBody),
+    responses((status = 200, body = SnapshotFrame), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 304), (status = 400, body = openapi::ErrorBody),
         (status = 404, body = openapi::ErrorBody)))]
 pub async fn get_one(
     request: HttpRequest,
@@ -303,7 +303,7 @@ pub async fn get_one(
 /// Publishes a change; answers once it is durable. Creates the resource if needed.
 #[utoipa::path(post, path = "/api/v1/resources/{id}", tag = "resources", request_body = PublishBody,
     params(("id" = String, Path, description = "resource id, slashes included")),
-    responses((status = 200, body = Published), (status = 400, body = openapi::ErrorBody),
+    responses((status = 200, body = Published), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody),
         (status = 413, body = openapi::ErrorBody), (status = 415, body = openapi::ErrorBody),
         (status = 503, body = openapi::ErrorBody)))]
 pub async fn publish(
@@ -329,7 +329,7 @@ pub async fn publish(
 /// Deletes a resource; subscribers get `removed`. Its seq lives on.
 #[utoipa::path(delete, path = "/api/v1/resources/{id}", tag = "resources",
     params(("id" = String, Path, description = "resource id, slashes included")),
-    responses((status = 204), (status = 400, body = openapi::ErrorBody), (status = 404, body = openapi::ErrorBody)))]
+    responses((status = 204), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody), (status = 404, body = openapi::ErrorBody)))]
 pub async fn delete(
     request: HttpRequest,
     id: web::Path<String>,
@@ -347,7 +347,7 @@ pub async fn delete(
 
 /// Deltas of one resource after `since`.
 #[utoipa::path(get, path = "/api/v1/history/{id}", tag = "resources", params(("id" = String, Path), HistoryQuery),
-    responses((status = 200, body = HistoryPage), (status = 400, body = openapi::ErrorBody),
+    responses((status = 200, body = HistoryPage), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody),
         (status = 404, body = openapi::ErrorBody)))]
 pub async fn history(
     request: HttpRequest,
@@ -376,7 +376,7 @@ pub async fn history(
 }
 
 /// The hub's version, uptime and counts.
-#[utoipa::path(get, path = "/api/v1/status", tag = "hub", responses((status = 200, body = HubStatus)))]
+#[utoipa::path(get, path = "/api/v1/status", tag = "hub", responses((status = 200, body = HubStatus), (status = 401, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody)))]
 pub async fn status(
     request: HttpRequest,
     state: web::Data<AppState>,

@@ -25,6 +25,8 @@ pub struct ErrorDetail {
 
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
     info(
         title = "FILLSTACK REST facade",
         description = "Snapshots, history, publish and delete over HTTP."
@@ -55,6 +57,21 @@ pub struct ErrorDetail {
     ))
 )]
 pub struct ApiDoc;
+
+/// Tokens travel as `Authorization: Bearer <JWT>` (needed when the hub has auth).
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
 
 /// `GET /api/openapi.json`
 pub async fn document() -> HttpResponse {
