@@ -74,59 +74,15 @@ enum Command {
         seconds: u64,
     },
     /// C subscribers on C resources, publishes to random ones: deliveries/s.
-    Topics {
-        #[arg(long, default_value_t = 1000)]
-        subscribers: usize,
-        #[arg(long, default_value_t = 20000)]
-        messages: u64,
-        #[arg(long, default_value_t = 64)]
-        window: u64,
-        #[arg(long, default_value_t = 60)]
-        max_seconds: u64,
-    },
+    Topics(TopicsParams),
     /// N subscribed connections doing nothing: the hub's RSS per connection.
-    Idle {
-        #[arg(long, default_value_t = 5000)]
-        connections: usize,
-        /// The hub's process id (its RSS is read from /proc).
-        #[arg(long)]
-        hub_pid: u32,
-    },
+    Idle(IdleParams),
     /// P publishers over R resources: durable acks/s and ack latency.
-    Publish {
-        #[arg(long, default_value_t = 100)]
-        publishers: usize,
-        #[arg(long, default_value_t = 1000)]
-        resources: u64,
-        #[arg(long, default_value_t = 500)]
-        per_publisher: u64,
-        #[arg(long, default_value_t = 32)]
-        window: u64,
-        #[arg(long, default_value_t = 60)]
-        max_seconds: u64,
-    },
+    Publish(PublishParams),
     /// Subscribers that stop reading while changes flow: conflations, no gap, bounded RSS.
-    SlowReader {
-        #[arg(long, default_value_t = 10)]
-        readers: usize,
-        #[arg(long, default_value_t = 20000)]
-        messages: u64,
-        #[arg(long, default_value_t = 200)]
-        padding: usize,
-        #[arg(long)]
-        hub_pid: Option<u32>,
-        #[arg(long, default_value_t = 60)]
-        max_seconds: u64,
-    },
+    SlowReader(SlowReaderParams),
     /// N clients drop and resume with `since`: time until all are live, gaps (must be 0).
-    Reconnect {
-        #[arg(long, default_value_t = 1000)]
-        clients: usize,
-        #[arg(long, default_value_t = 100)]
-        missed: u64,
-        #[arg(long, default_value_t = 60)]
-        max_seconds: u64,
-    },
+    Reconnect(ReconnectParams),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -165,115 +121,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             window,
             max_seconds,
         } => {
-            fanout::run(
-                &url,
-                FanoutParams {
-                    subscribers,
-                    messages,
-                    window,
-                    rate: None,
-                    max_seconds,
-                },
-            )
-            .await?
+            let params = FanoutParams {
+                subscribers,
+                messages,
+                window,
+                rate: None,
+                max_seconds,
+            };
+            fanout::run(&url, params).await?
         }
         Command::Rate {
             subscribers,
             rate,
             seconds,
         } => {
+            let messages = rate * seconds;
             let params = FanoutParams {
                 subscribers,
-                messages: rate * seconds,
+                messages,
                 window: 0,
                 rate: Some(rate),
                 max_seconds: seconds + 5,
             };
             fanout::run(&url, params).await?
         }
-        Command::Topics {
-            subscribers,
-            messages,
-            window,
-            max_seconds,
-        } => {
-            topics::run(
-                &url,
-                TopicsParams {
-                    subscribers,
-                    messages,
-                    window,
-                    max_seconds,
-                },
-            )
-            .await?
-        }
-        Command::Idle {
-            connections,
-            hub_pid,
-        } => {
-            idle::run(
-                &url,
-                IdleParams {
-                    connections,
-                    hub_pid,
-                },
-            )
-            .await?
-        }
-        Command::Publish {
-            publishers,
-            resources,
-            per_publisher,
-            window,
-            max_seconds,
-        } => {
-            publish::run(
-                &url,
-                PublishParams {
-                    publishers,
-                    resources,
-                    per_publisher,
-                    window,
-                    max_seconds,
-                },
-            )
-            .await?
-        }
-        Command::SlowReader {
-            readers,
-            messages,
-            padding,
-            hub_pid,
-            max_seconds,
-        } => {
-            slow_reader::run(
-                &url,
-                SlowReaderParams {
-                    readers,
-                    messages,
-                    padding,
-                    hub_pid,
-                    max_seconds,
-                },
-            )
-            .await?
-        }
-        Command::Reconnect {
-            clients,
-            missed,
-            max_seconds,
-        } => {
-            reconnect::run(
-                &url,
-                ReconnectParams {
-                    clients,
-                    missed,
-                    max_seconds,
-                },
-            )
-            .await?
-        }
+        Command::Topics(params) => topics::run(&url, params).await?,
+        Command::Idle(params) => idle::run(&url, params).await?,
+        Command::Publish(params) => publish::run(&url, params).await?,
+        Command::SlowReader(params) => slow_reader::run(&url, params).await?,
+        Command::Reconnect(params) => reconnect::run(&url, params).await?,
     };
     print!("{}", report.table());
     if let Some(path) = cli.json {

@@ -9,10 +9,12 @@ use serde::Serialize;
 use crate::Client;
 use crate::report::{Report, rss_kib};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct IdleParams {
+    #[arg(long, default_value_t = 5000)]
     pub connections: usize,
     /// The hub's process id, for `/proc/PID/status`.
+    #[arg(long)]
     pub hub_pid: u32,
 }
 

@@ -178,6 +178,26 @@ pub async fn read_until(
     }
 }
 
+/// `count` sessions, each subscribed to `pattern_of(n)`, connected 100 at a time.
+pub async fn subscribers(
+    url: &str,
+    count: usize,
+    pattern_of: impl Fn(usize) -> String,
+) -> anyhow::Result<Vec<Client>> {
+    use futures_util::{StreamExt, TryStreamExt};
+    futures_util::stream::iter((0..count).map(|n| {
+        let pattern = pattern_of(n);
+        async move {
+            let mut client = Client::connect_hello(url, fillstack_protocol::Codec::MsgPack).await?;
+            client.subscribe(&pattern, None).await?;
+            anyhow::Ok(client)
+        }
+    }))
+    .buffer_unordered(100)
+    .try_collect()
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use fillstack_protocol::{DeltaFrame, SnapshotFrame, Status};
@@ -242,24 +262,4 @@ mod tests {
         };
         assert!((now_us() - stamp).abs() < 1_000_000);
     }
-}
-
-/// `count` sessions, each subscribed to `pattern_of(n)`, connected 100 at a time.
-pub async fn subscribers(
-    url: &str,
-    count: usize,
-    pattern_of: impl Fn(usize) -> String,
-) -> anyhow::Result<Vec<Client>> {
-    use futures_util::{StreamExt, TryStreamExt};
-    futures_util::stream::iter((0..count).map(|n| {
-        let pattern = pattern_of(n);
-        async move {
-            let mut client = Client::connect_hello(url, fillstack_protocol::Codec::MsgPack).await?;
-            client.subscribe(&pattern, None).await?;
-            anyhow::Ok(client)
-        }
-    }))
-    .buffer_unordered(100)
-    .try_collect()
-    .await
 }

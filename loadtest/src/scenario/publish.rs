@@ -10,12 +10,17 @@ use super::send_windowed;
 use crate::Client;
 use crate::report::{Latency, Report};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct PublishParams {
+    #[arg(long, default_value_t = 100)]
     pub publishers: usize,
+    #[arg(long, default_value_t = 1000)]
     pub resources: u64,
+    #[arg(long, default_value_t = 500)]
     pub per_publisher: u64,
+    #[arg(long, default_value_t = 32)]
     pub window: u64,
+    #[arg(long, default_value_t = 60)]
     pub max_seconds: u64,
 }
 

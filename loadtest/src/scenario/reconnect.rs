@@ -12,11 +12,14 @@ use super::{Tracker, read_until, send_windowed};
 use crate::Client;
 use crate::report::{Latency, Report};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct ReconnectParams {
+    #[arg(long, default_value_t = 1000)]
     pub clients: usize,
     /// Changes published while the clients are away.
+    #[arg(long, default_value_t = 100)]
     pub missed: u64,
+    #[arg(long, default_value_t = 60)]
     pub max_seconds: u64,
 }
 

@@ -12,13 +12,18 @@ use super::{Tracker, read_until, stamped};
 use crate::Client;
 use crate::report::{Latency, Report, rss_kib};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct SlowReaderParams {
+    #[arg(long, default_value_t = 10)]
     pub readers: usize,
+    #[arg(long, default_value_t = 20000)]
     pub messages: u64,
     /// Bytes of padding per publish, to fill buffers sooner.
+    #[arg(long, default_value_t = 200)]
     pub padding: usize,
+    #[arg(long)]
     pub hub_pid: Option<u32>,
+    #[arg(long, default_value_t = 60)]
     pub max_seconds: u64,
 }
 

@@ -10,11 +10,15 @@ use super::{Tracker, send_windowed, subscribers};
 use crate::Client;
 use crate::report::{Latency, Report};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct TopicsParams {
+    #[arg(long, default_value_t = 1000)]
     pub subscribers: usize,
+    #[arg(long, default_value_t = 20000)]
     pub messages: u64,
+    #[arg(long, default_value_t = 64)]
     pub window: u64,
+    #[arg(long, default_value_t = 60)]
     pub max_seconds: u64,
 }
 
