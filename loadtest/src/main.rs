@@ -85,6 +85,22 @@ enum Command {
     Reconnect(ReconnectParams),
 }
 
+impl Command {
+    /// The scenario this command runs, if it runs one.
+    fn scenario_name(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Watch { .. } | Self::Send { .. } => return None,
+            Self::Fanout { .. } => "fanout",
+            Self::Rate { .. } => "rate",
+            Self::Topics(_) => "topics",
+            Self::Idle(_) => "idle",
+            Self::Publish(_) => "publish",
+            Self::SlowReader(_) => "slow-reader",
+            Self::Reconnect(_) => "reconnect",
+        })
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let is_local = cli.url.contains("://127.0.0.1") || cli.url.contains("://localhost");
@@ -99,6 +115,10 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.url;
+    if let Some(name) = cli.command.scenario_name() {
+        // On a terminal only: indicatif draws nothing when stderr is not one.
+        fillstack_loadtest::scenario::show_progress(name);
+    }
     let report = match cli.command {
         Command::Watch { pattern, seconds } => {
             return watch(&url, &pattern, Duration::from_secs(seconds)).await;
@@ -151,6 +171,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SlowReader(params) => slow_reader::run(&url, params).await?,
         Command::Reconnect(params) => reconnect::run(&url, params).await?,
     };
+    fillstack_loadtest::scenario::finish_progress();
     print!("{}", report.table());
     if let Some(path) = cli.json {
         let mut line = serde_json::to_string(&report)?;

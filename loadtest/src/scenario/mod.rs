@@ -17,6 +17,28 @@ pub mod reconnect;
 pub mod slow_reader;
 pub mod topics;
 
+/// Progress of the running scenario: acks and connections counted as they happen.
+/// Hidden until [`show_progress`] is called (the CLI does, on a terminal).
+static PROGRESS: std::sync::LazyLock<indicatif::ProgressBar> =
+    std::sync::LazyLock::new(indicatif::ProgressBar::hidden);
+
+/// Draws a live counter of events (acks, connections, deliveries read) on stderr.
+pub fn show_progress(label: &str) {
+    PROGRESS.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {elapsed:>4} {msg}: {pos} events ({per_sec})",
+    ) {
+        PROGRESS.set_style(style);
+    }
+    PROGRESS.set_message(label.to_owned());
+    PROGRESS.enable_steady_tick(Duration::from_millis(200));
+}
+
+/// Ends the counter line.
+pub fn finish_progress() {
+    PROGRESS.finish_and_clear();
+}
+
 /// The field each benchmark publish carries: the publisher's clock, unix µs.
 pub const STAMP: &str = "t_us";
 
@@ -141,6 +163,7 @@ pub async fn send_windowed(
         match client.frame_within(Duration::from_secs(30)).await? {
             ServerFrame::Ack { id, .. } => {
                 acked += 1;
+                PROGRESS.inc(1);
                 if let Some(at) = sent_at.remove(&id) {
                     latency.record(at.elapsed());
                 }
@@ -170,6 +193,7 @@ pub async fn read_until(
         match client.frame_within(POLL).await {
             Ok(frame) => {
                 tracker.observe(&frame);
+                PROGRESS.inc(1);
                 silent = Duration::ZERO;
             }
             Err(crate::ClientError::Timeout { .. }) => silent += POLL,
@@ -190,6 +214,7 @@ pub async fn subscribers(
         async move {
             let mut client = Client::connect_hello(url, fillstack_protocol::Codec::MsgPack).await?;
             client.subscribe(&pattern, None).await?;
+            PROGRESS.inc(1);
             anyhow::Ok(client)
         }
     }))
