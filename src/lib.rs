@@ -120,9 +120,11 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
 impl RunningHub {
     /// Graceful stop: `/readyz` turns 503, every session is closed 1001, the server
     /// stops, the store is flushed.
-    pub async fn shutdown(self) -> Result<(), StoreError> {
+    pub async fn shutdown(mut self) -> Result<(), StoreError> {
         self.draining.store(true, Ordering::Release);
         self.health.abort();
+        // Wait until the reporter (and the hub handle it holds) is really dropped.
+        let _ = (&mut self.health).await;
         self.hub
             .close_all_sessions(CloseCode::GoingAway, "hub shutting down");
         let deadline = Instant::now() + Duration::from_secs(3);
