@@ -151,12 +151,13 @@ async fn a_token_that_expires_closes_the_session_4002_unless_a_hello_refreshed_i
     assert_eq!(code, ErrorCode::Unauthorized);
     assert_eq!(short.closed_within(secs(5)).await.unwrap().code, Some(4002));
 
-    let mut refreshed = hub.client_with(&token(&["viewer"], None, 1)).await;
+    // `exp` is whole seconds: 2 s leaves at least one second to refresh in.
+    let mut refreshed = hub.client_with(&token(&["viewer"], None, 2)).await;
     refreshed
         .hello(Some(&token(&["viewer"], None, 3600)))
         .await
         .unwrap();
-    assert_quiet(&mut refreshed, ms(2500)).await;
+    assert_quiet(&mut refreshed, ms(3000)).await;
     let id = refreshed.next_id();
     assert!(matches!(
         refreshed
