@@ -303,7 +303,10 @@ impl SessionActor {
     ) -> Result<(), Rejection> {
         self.admit()?;
         let actor = self.hub.find_or_create(&resource);
-        let answer = async move { actor.send(Publish { change }).await };
+        // Enqueued now, in frame order: a client pipelining publishes to one
+        // resource gets seqs in the order it sent them. (Sending inside the spawned
+        // future would enqueue when that future is first polled, in any order.)
+        let answer = actor.send(Publish { change });
         ctx.spawn(answer.into_actor(self).map(move |outcome, session, _| {
             session.in_flight -= 1;
             session.answer(
@@ -328,7 +331,7 @@ impl SessionActor {
             .find(resource)
             .ok_or_else(|| Rejection::not_found(resource))?;
         self.admit()?;
-        let answer = async move { actor.send(TakeSnapshot).await };
+        let answer = actor.send(TakeSnapshot);
         ctx.spawn(answer.into_actor(self).map(move |outcome, session, _| {
             session.in_flight -= 1;
             let snapshot = outcome
@@ -360,7 +363,7 @@ impl SessionActor {
             .find(&resource)
             .ok_or_else(|| Rejection::not_found(&resource))?;
         self.admit()?;
-        let answer = async move { actor.send(ReadHistory { since, limit }).await };
+        let answer = actor.send(ReadHistory { since, limit });
         ctx.spawn(answer.into_actor(self).map(move |outcome, session, _| {
             session.in_flight -= 1;
             let page = outcome.map_err(mailbox_closed).and_then(|page| page);
