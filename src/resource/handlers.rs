@@ -6,7 +6,7 @@ use actix::prelude::*;
 use fillstack_protocol::{Seq, SnapshotFrame};
 
 use super::messages::*;
-use super::{ResourceActor, Subscriber, now_ms};
+use super::{Reply, ResourceActor, Subscriber, now_ms};
 use crate::error::Rejection;
 use crate::metrics::METRICS;
 
@@ -14,29 +14,48 @@ impl Handler<Publish> for ResourceActor {
     type Result = ResponseFuture<Result<Seq, Rejection>>;
 
     fn handle(&mut self, publish: Publish, ctx: &mut Context<Self>) -> Self::Result {
-        let started = Instant::now();
-        let answer = match self.head.decide(&publish.change, now_ms()) {
+        let started = Some(Instant::now());
+        match self.decide_and_commit(&publish.change, ctx) {
+            Ok(seq) => self.wait_for(seq, started),
+            Err(rejection) => Box::pin(std::future::ready(Err(rejection))),
+        }
+    }
+}
+
+impl Handler<PublishFor> for ResourceActor {
+    type Result = ();
+
+    fn handle(&mut self, publish: PublishFor, ctx: &mut Context<Self>) {
+        let started = Some(Instant::now());
+        match self.decide_and_commit(&publish.change, ctx) {
+            Ok(seq) => self.wait(seq, Reply::Session(publish.ack), started),
+            Err(rejection) => publish.ack.answer(Err(rejection)),
+        }
+    }
+}
+
+impl ResourceActor {
+    /// Decides `change` on the head and hands it to the store; the seq to wait
+    /// for (the latest one when nothing changed).
+    fn decide_and_commit(
+        &mut self,
+        change: &crate::resource::state::Change,
+        ctx: &mut Context<Self>,
+    ) -> Result<Seq, Rejection> {
+        match self.head.decide(change, now_ms()) {
             Err(rejection) => {
                 METRICS.publishes_refused.inc();
-                return Box::pin(std::future::ready(Err(rejection)));
+                Err(rejection)
             }
-            // Nothing changed: answer with the latest seq once that one is durable.
             Ok(None) => {
                 METRICS.publishes_unchanged.inc();
-                self.wait_for(self.head.seq)
+                Ok(self.head.seq)
             }
             Ok(Some(delta)) => {
                 METRICS.publishes_changed.inc();
                 self.commit(delta, ctx)
             }
-        };
-        Box::pin(async move {
-            let seq = answer.await;
-            METRICS
-                .publish_ack_seconds
-                .observe(started.elapsed().as_secs_f64());
-            seq
-        })
+        }
     }
 }
 
@@ -44,9 +63,12 @@ impl Handler<Remove> for ResourceActor {
     type Result = ResponseFuture<Result<Seq, Rejection>>;
 
     fn handle(&mut self, _: Remove, ctx: &mut Context<Self>) -> Self::Result {
-        match self.head.decide_removal(now_ms()) {
-            Some(delta) => self.commit(delta, ctx),
-            None => Box::pin(std::future::ready(Err(Rejection::not_found(&self.id)))),
+        let Some(delta) = self.head.decide_removal(now_ms()) else {
+            return Box::pin(std::future::ready(Err(Rejection::not_found(&self.id))));
+        };
+        match self.commit(delta, ctx) {
+            Ok(seq) => self.wait_for(seq, None),
+            Err(rejection) => Box::pin(std::future::ready(Err(rejection))),
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Everything a `ResourceActor` accepts: its API at a glance.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
 use actix::Message;
-use fillstack_protocol::{HistoryEntry, Pattern, Seq, SnapshotFrame};
+use fillstack_protocol::{HistoryEntry, Pattern, RequestId, Seq, SnapshotFrame};
 
 use super::state::Change;
 use crate::error::Rejection;
@@ -16,6 +19,30 @@ pub type SubscriberId = u64;
 pub struct Publish {
     /// What the publisher asks for.
     pub change: Change,
+}
+
+/// Publish a change for a session's request: the resource queues the `ack` (or
+/// the `error`) in the session's outbox itself once the change is durable, so
+/// the answer takes no task, channel or wakeup of its own.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PublishFor {
+    /// What the publisher asks for.
+    pub change: Change,
+    /// Where the answer goes.
+    pub ack: AckTo,
+}
+
+/// A session's request waiting for its answer from a resource.
+pub struct AckTo {
+    /// The request's id, echoed in the answer.
+    pub id: RequestId,
+    /// The session's session id, for log lines.
+    pub session: SubscriberId,
+    /// The session's outbox.
+    pub outbox: Outbox,
+    /// The session's count of requests waiting; the answer takes one off.
+    pub in_flight: Arc<AtomicUsize>,
 }
 
 /// Delete the resource; answers the seq of the deletion once durable.

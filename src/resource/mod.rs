@@ -10,7 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use bytes::Bytes;
@@ -43,7 +43,51 @@ struct Subscriber {
 /// A publish waiting for its seq to become durable.
 struct Waiter {
     seq: Seq,
-    reply: oneshot::Sender<Result<Seq, Rejection>>,
+    reply: Reply,
+    /// When the publish came in, for `publish_ack_seconds` (none for removals).
+    started: Option<Instant>,
+}
+
+/// Where the answer to a waiting request goes.
+enum Reply {
+    /// A future someone awaits (REST, the hub's own reporter, tests).
+    Channel(oneshot::Sender<Result<Seq, Rejection>>),
+    /// Straight into a session's outbox.
+    Session(AckTo),
+}
+
+impl Reply {
+    fn send(self, outcome: Result<Seq, Rejection>, started: Option<Instant>) {
+        if let (Some(started), Ok(_)) = (started, &outcome) {
+            METRICS
+                .publish_ack_seconds
+                .observe(started.elapsed().as_secs_f64());
+        }
+        match self {
+            // A publisher that went away needs no answer.
+            Self::Channel(reply) => drop(reply.send(outcome)),
+            Self::Session(ack) => ack.answer(outcome),
+        }
+    }
+}
+
+impl AckTo {
+    /// Queues the answer (`ack` or `error`) in the session's outbox.
+    pub fn answer(self, outcome: Result<Seq, Rejection>) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let frame = match outcome {
+            Ok(seq) => ServerFrame::Ack { id: self.id, seq },
+            Err(rejection) => {
+                if rejection.is_hub_fault() {
+                    tracing::warn!(session = self.session, code = ?rejection.code, message = %rejection.message, "publish failed");
+                } else {
+                    tracing::debug!(session = self.session, code = ?rejection.code, message = %rejection.message, "publish refused");
+                }
+                rejection.answering(Some(self.id)).to_frame()
+            }
+        };
+        self.outbox.reply(&frame);
+    }
 }
 
 /// One monitored resource: its state, its subscribers, its TTL timer.
@@ -136,12 +180,9 @@ impl ResourceActor {
             .map_err(|e| StoreError::Io(format!("unreadable state record: {e}")))
     }
 
-    /// Hands `delta` (decided on `head`) to the store; the answer resolves once it is durable.
-    fn commit(
-        &mut self,
-        delta: Delta,
-        ctx: &mut Context<Self>,
-    ) -> ResponseFuture<Result<Seq, Rejection>> {
+    /// Hands `delta` (decided on `head`) to the store and returns its seq; wait
+    /// on that seq to learn when it is durable.
+    fn commit(&mut self, delta: Delta, ctx: &mut Context<Self>) -> Result<Seq, Rejection> {
         let mut next = self.head.clone();
         next.apply(&delta);
         let commit = Commit {
@@ -150,10 +191,7 @@ impl ResourceActor {
             state: record(&next),
             entry: record(&delta),
         };
-        let ticket = match self.store.commit(commit) {
-            Ok(ticket) => ticket,
-            Err(error) => return Box::pin(std::future::ready(Err(Rejection::from(error)))),
-        };
+        let ticket = self.store.commit(commit)?;
         let seq = delta.seq;
         self.head = next;
         self.pending.push_back(delta);
@@ -162,16 +200,30 @@ impl ResourceActor {
                 .into_actor(self)
                 .map(move |outcome, resource, ctx| resource.on_durable(seq, outcome, ctx)),
         );
-        self.wait_for(seq)
+        Ok(seq)
+    }
+
+    /// Answers `reply` with `seq` once everything up to it is durable and fanned out.
+    fn wait(&mut self, seq: Seq, reply: Reply, started: Option<Instant>) {
+        if seq <= self.committed.seq {
+            reply.send(Ok(seq), started);
+        } else {
+            self.waiters.push(Waiter {
+                seq,
+                reply,
+                started,
+            });
+        }
     }
 
     /// Resolves with `seq` once everything up to it is durable and fanned out.
-    fn wait_for(&mut self, seq: Seq) -> ResponseFuture<Result<Seq, Rejection>> {
-        if seq <= self.committed.seq {
-            return Box::pin(std::future::ready(Ok(seq)));
-        }
+    fn wait_for(
+        &mut self,
+        seq: Seq,
+        started: Option<Instant>,
+    ) -> ResponseFuture<Result<Seq, Rejection>> {
         let (reply, answer) = oneshot::channel();
-        self.waiters.push(Waiter { seq, reply });
+        self.wait(seq, Reply::Channel(reply), started);
         Box::pin(async move {
             answer.await.unwrap_or_else(|_| {
                 Err(Rejection::unavailable(
@@ -190,7 +242,7 @@ impl ResourceActor {
             self.head = self.committed.clone();
             let rejection = Rejection::from(error);
             for waiter in self.waiters.drain(..) {
-                let _ = waiter.reply.send(Err(rejection.clone()));
+                waiter.reply.send(Err(rejection.clone()), None);
             }
             return;
         }
@@ -214,8 +266,7 @@ impl ResourceActor {
             .partition(|waiter| waiter.seq <= committed);
         self.waiters = waiting;
         for waiter in ready {
-            // A publisher that went away needs no answer.
-            let _ = waiter.reply.send(Ok(waiter.seq));
+            waiter.reply.send(Ok(waiter.seq), waiter.started);
         }
         self.arm_ttl(ctx);
     }
@@ -251,9 +302,11 @@ impl ResourceActor {
             resource.ttl_timer = None;
             if let Some(delta) = resource.head.decide_expiry(now_ms()) {
                 METRICS.ttl_expiries.inc();
-                // The answer goes nowhere: subscribers learn of it through the fan-out.
-                let outcome = resource.commit(delta, ctx);
-                ctx.spawn(fut::wrap_future::<_, Self>(outcome).map(|_, _, _| ()));
+                // Nobody waits for it: subscribers learn of it through the fan-out,
+                // and a store that refuses it has failed for everyone.
+                if let Err(rejection) = resource.commit(delta, ctx) {
+                    tracing::warn!(resource = %resource.id, message = %rejection.message, "could not mark stale");
+                }
             } else {
                 resource.arm_ttl(ctx);
             }

@@ -7,6 +7,8 @@
 //! back through the outbox, never through this actor's mailbox.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -31,7 +33,7 @@ use crate::hub::Hub;
 use crate::limits::Verdict;
 use crate::metrics::METRICS;
 use crate::outbox::{Outbox, OutboxLimits};
-use crate::resource::messages::{Publish, ReadHistory, SubscriberId, TakeSnapshot};
+use crate::resource::messages::{AckTo, PublishFor, ReadHistory, SubscriberId, TakeSnapshot};
 use crate::resource::now_ms;
 use crate::resource::state::Change;
 
@@ -90,7 +92,8 @@ pub struct SessionActor {
     grants: Option<Grants>,
     patterns: Vec<Pattern>,
     last_heard: Instant,
-    in_flight: usize,
+    /// Requests waiting for a resource; shared with the tasks that answer them.
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl SessionActor {
@@ -124,7 +127,7 @@ impl SessionActor {
             grants: None,
             patterns: Vec::new(),
             last_heard: Instant::now(),
-            in_flight: 0,
+            in_flight: Arc::default(),
         }
     }
 
@@ -219,11 +222,11 @@ impl SessionActor {
                 change,
             } => {
                 grants.allow(Action::Publish, &resource)?;
-                self.publish(id, resource, change, ctx)?;
+                self.publish(id, resource, change)?;
             }
             Request::Get { id, resource } => {
                 grants.allow(Action::Read, &resource)?;
-                self.get(id, &resource, ctx)?;
+                self.get(id, &resource)?;
             }
             Request::History {
                 id,
@@ -232,7 +235,7 @@ impl SessionActor {
                 limit,
             } => {
                 grants.allow(Action::Read, &resource)?;
-                self.history(id, resource, since, limit, ctx)?;
+                self.history(id, resource, since, limit)?;
             }
             Request::Ping { id } => self.reply(&ServerFrame::Pong { id, time: now_ms() }),
         }
@@ -279,7 +282,7 @@ impl SessionActor {
     }
 
     fn admit(&mut self) -> Result<(), Rejection> {
-        if self.in_flight >= MAX_IN_FLIGHT {
+        if self.in_flight.load(Ordering::Acquire) >= MAX_IN_FLIGHT {
             return Err(Rejection {
                 retry_after: Some(Duration::from_millis(100)),
                 ..Rejection::new(
@@ -290,7 +293,7 @@ impl SessionActor {
                 )
             });
         }
-        self.in_flight += 1;
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 
@@ -299,54 +302,46 @@ impl SessionActor {
         id: RequestId,
         resource: ResourceId,
         change: Change,
-        ctx: &mut Context<Self>,
     ) -> Result<(), Rejection> {
         self.admit()?;
         let actor = self.hub.find_or_create(&resource);
-        // Enqueued now, in frame order: a client pipelining publishes to one
-        // resource gets seqs in the order it sent them. (Sending inside the spawned
-        // future would enqueue when that future is first polled, in any order.)
-        let answer = actor.send(Publish { change });
-        ctx.spawn(answer.into_actor(self).map(move |outcome, session, _| {
-            session.in_flight -= 1;
-            session.answer(
+        // Queued now, in frame order: a client pipelining publishes to one resource
+        // gets seqs in the order it sent them. The resource answers straight into
+        // the outbox; a full mailbox refuses at once rather than reorder.
+        let publish = PublishFor {
+            change,
+            ack: AckTo {
                 id,
-                outcome
-                    .map_err(mailbox_closed)
-                    .and_then(|seq| seq)
-                    .map(|seq| ServerFrame::Ack { id, seq }),
-            );
-        }));
-        Ok(())
+                session: self.id,
+                outbox: self.outbox.clone(),
+                in_flight: self.in_flight.clone(),
+            },
+        };
+        actor.try_send(publish).map_err(|error| {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            match error {
+                SendError::Full(_) => Rejection::unavailable(
+                    format!("{resource} has too many changes waiting; retry"),
+                    Duration::from_millis(100),
+                ),
+                SendError::Closed(_) => mailbox_closed(MailboxError::Closed),
+            }
+        })
     }
 
-    fn get(
-        &mut self,
-        id: RequestId,
-        resource: &ResourceId,
-        ctx: &mut Context<Self>,
-    ) -> Result<(), Rejection> {
+    fn get(&mut self, id: RequestId, resource: &ResourceId) -> Result<(), Rejection> {
         let actor = self
             .hub
             .find(resource)
             .ok_or_else(|| Rejection::not_found(resource))?;
         self.admit()?;
         let answer = actor.send(TakeSnapshot);
-        ctx.spawn(answer.into_actor(self).map(move |outcome, session, _| {
-            session.in_flight -= 1;
-            let snapshot = outcome
-                .map_err(mailbox_closed)
-                .and_then(|snapshot| snapshot);
-            session.answer(
-                id,
-                snapshot.map(|snapshot| {
-                    ServerFrame::Snapshot(fillstack_protocol::SnapshotFrame {
-                        id: Some(id),
-                        ..snapshot
-                    })
-                }),
-            );
-        }));
+        self.answer_later(id, answer, move |snapshot| {
+            ServerFrame::Snapshot(fillstack_protocol::SnapshotFrame {
+                id: Some(id),
+                ..snapshot
+            })
+        });
         Ok(())
     }
 
@@ -356,7 +351,6 @@ impl SessionActor {
         resource: ResourceId,
         since: Seq,
         limit: usize,
-        ctx: &mut Context<Self>,
     ) -> Result<(), Rejection> {
         let actor = self
             .hub
@@ -364,36 +358,47 @@ impl SessionActor {
             .ok_or_else(|| Rejection::not_found(&resource))?;
         self.admit()?;
         let answer = actor.send(ReadHistory { since, limit });
-        ctx.spawn(answer.into_actor(self).map(move |outcome, session, _| {
-            session.in_flight -= 1;
-            let page = outcome.map_err(mailbox_closed).and_then(|page| page);
-            session.answer(
-                id,
-                page.map(|page| ServerFrame::History {
-                    id,
-                    resource: resource.to_string(),
-                    deltas: page.entries,
-                    complete: page.complete,
-                }),
-            );
-        }));
+        self.answer_later(id, answer, move |page| ServerFrame::History {
+            id,
+            resource: resource.to_string(),
+            deltas: page.entries,
+            complete: page.complete,
+        });
         Ok(())
     }
 
-    fn answer(&self, id: RequestId, outcome: Result<ServerFrame, Rejection>) {
-        match outcome {
-            Ok(frame) => self.reply(&frame),
-            Err(rejection) => {
-                // Answers arrive outside the session's span: enter it for the log line.
-                let _in_session = self.span.enter();
-                if rejection.is_hub_fault() {
-                    tracing::warn!(code = ?rejection.code, message = %rejection.message, "request failed");
-                } else {
-                    tracing::debug!(code = ?rejection.code, message = %rejection.message, "request refused");
+    /// Answers request `id` when `answer` resolves, in a task of its own on this
+    /// thread. (A future spawned into the actor's context would be polled again on
+    /// every wakeup of the context, so a session with many requests in flight
+    /// would pay for all of them on each answer.)
+    fn answer_later<T: 'static>(
+        &self,
+        id: RequestId,
+        answer: impl Future<Output = Result<Result<T, Rejection>, MailboxError>> + 'static,
+        frame: impl FnOnce(T) -> ServerFrame + 'static,
+    ) {
+        let outbox = self.outbox.clone();
+        let span = self.span.clone();
+        let in_flight = self.in_flight.clone();
+        actix::spawn(async move {
+            let outcome = answer.await;
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+            match outcome.map_err(mailbox_closed).and_then(|outcome| outcome) {
+                Ok(answer) => {
+                    outbox.reply(&frame(answer));
                 }
-                self.reply(&rejection.answering(Some(id)).to_frame());
+                Err(rejection) => {
+                    // Answers arrive outside the session's span: enter it for the log line.
+                    let _in_session = span.enter();
+                    if rejection.is_hub_fault() {
+                        tracing::warn!(code = ?rejection.code, message = %rejection.message, "request failed");
+                    } else {
+                        tracing::debug!(code = ?rejection.code, message = %rejection.message, "request refused");
+                    }
+                    outbox.reply(&rejection.answering(Some(id)).to_frame());
+                }
             }
-        }
+        });
     }
 
     fn on_protocol_error(&mut self, error: &ProtocolError) {
@@ -481,7 +486,9 @@ impl Actor for SessionActor {
             session: ctx.address(),
             unread_timeout: self.settings.unread_timeout,
         };
-        ctx.spawn(fut::wrap_future(writer.run()));
+        // A task of its own, not a future of this context: a wakeup of one must
+        // not poll the other.
+        actix::spawn(writer.run());
         ctx.run_later(self.settings.hello_timeout, |session, _| {
             if session.grants.is_none() {
                 let timeout = session.settings.hello_timeout;

@@ -1,11 +1,18 @@
 //! Store: durable records under keys, committed in groups, flushed before any ack.
 //!
-//! The store knows nothing of resources: it keeps one *state* record per key and a
-//! log of *entries* per key ordered by seq, trimmed to the last `keep` entries.
-//! A single committer thread takes every waiting commit, writes them as one batch,
-//! flushes, and only then answers each (group commit). This is the only module that
-//! names the storage engine.
+//! The store knows nothing of resources: it keeps one *state* per key and a log of
+//! *entries* per key ordered by seq, of which the last `keep` can be read. A single
+//! committer thread takes every waiting commit, writes them as one atomic batch,
+//! flushes, and only then answers each (group commit). This is the only module
+//! that names the storage engine.
+//!
+//! Each engine write costs about the same whatever its size, so a batch writes a
+//! key once however many of its commits it holds: the key's head record carries
+//! its state and its newest entries, and every [`CHUNK`] entries are sealed into a
+//! record of their own (see `keys.rs`). A commit costs one write, plus one in
+//! [`CHUNK`] to seal and one in [`CHUNK`] to drop a chunk past `keep`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,10 +22,17 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 mod keys;
+mod record;
 
 use crate::metrics::METRICS;
 
-use keys::{STATE_PREFIX, entry_key, entry_prefix, state_key};
+use keys::{FORMAT_KEY, HEAD_PREFIX, chunk_key, chunk_prefix, chunk_seq, head_key};
+use record::Head;
+
+/// Entries sealed together in one chunk record.
+pub const CHUNK: usize = 8;
+/// The version of the key layout; a store written with another one is refused.
+const FORMAT: &[u8] = b"2";
 
 /// Commits waiting for the committer. When it is full, `commit` refuses at once
 /// (`StoreError::Busy`): the caller answers `unavailable` and loses nothing acked.
@@ -81,6 +95,7 @@ pub struct Store {
     commits: mpsc::Sender<Job>,
     failed: Arc<AtomicBool>,
     committer: Arc<std::sync::Mutex<Option<thread::JoinHandle<()>>>>,
+    keep: u64,
 }
 
 /// Resolves when a commit is durable (or failed).
@@ -99,6 +114,7 @@ impl Store {
             .cache_capacity(cache_bytes)
             .open()
             .map_err(|e| open_error(e.to_string()))?;
+        check_format(&db).map_err(open_error)?;
         let (commits, queue) = mpsc::channel(COMMIT_QUEUE);
         let failed = Arc::new(AtomicBool::new(false));
         let committer = Committer {
@@ -116,6 +132,7 @@ impl Store {
             commits,
             failed,
             committer: Arc::new(std::sync::Mutex::new(Some(committer))),
+            keep,
         })
     }
 
@@ -137,19 +154,19 @@ impl Store {
 
     /// Every key's state, for loading at start.
     pub fn states(&self) -> impl Iterator<Item = Result<(String, Bytes), StoreError>> + '_ {
-        self.db.scan_prefix(STATE_PREFIX).map(|item| {
+        self.db.scan_prefix(HEAD_PREFIX).map(|item| {
             let (key, value) = item?;
-            let key = String::from_utf8_lossy(&key[STATE_PREFIX.len()..]).into_owned();
-            Ok((key, Bytes::copy_from_slice(&value)))
+            let key = String::from_utf8_lossy(&key[HEAD_PREFIX.len()..]).into_owned();
+            Ok((key, Bytes::copy_from_slice(Head::parse(&value)?.state)))
         })
     }
 
     /// One key's state, if any.
     pub fn state(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
-        Ok(self
-            .db
-            .get(state_key(key))?
-            .map(|value| Bytes::copy_from_slice(&value)))
+        let Some(head) = self.db.get(head_key(key))? else {
+            return Ok(None);
+        };
+        Ok(Some(Bytes::copy_from_slice(Head::parse(&head)?.state)))
     }
 
     /// Log entries of `key` with `after < seq <= upto`, oldest first, at most `limit`.
@@ -160,28 +177,58 @@ impl Store {
         upto: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Bytes)>, StoreError> {
+        let Some(head) = self.db.get(head_key(key))? else {
+            return Ok(Vec::new());
+        };
+        let head = Head::parse(&head)?;
+        let after = after.max(self.first_kept(head.newest) - 1);
         if after >= upto {
             return Ok(Vec::new());
         }
-        let range = entry_key(key, after + 1)..=entry_key(key, upto);
-        self.db
-            .range(range)
-            .take(limit)
-            .map(|item| {
-                let (key, value) = item?;
-                Ok((keys::entry_seq(&key), Bytes::copy_from_slice(&value)))
-            })
-            .collect()
+        let mut found = Vec::new();
+        let mut take = |list: &[u8]| -> Result<bool, StoreError> {
+            for entry in record::entries(list) {
+                let (seq, bytes) = entry?;
+                if seq > upto || found.len() >= limit {
+                    return Ok(false);
+                }
+                if seq > after {
+                    found.push((seq, Bytes::copy_from_slice(bytes)));
+                }
+            }
+            Ok(true)
+        };
+        for chunk in self
+            .db
+            .range(chunk_key(key, after + 1)..=chunk_key(key, u64::MAX))
+        {
+            if !take(&chunk?.1)? {
+                return Ok(found);
+            }
+        }
+        take(head.entries)?;
+        Ok(found)
     }
 
     /// The oldest seq still kept in `key`'s log.
     pub fn oldest_entry(&self, key: &str) -> Result<Option<u64>, StoreError> {
-        Ok(self
-            .db
-            .scan_prefix(entry_prefix(key))
-            .next()
-            .transpose()?
-            .map(|(key, _)| keys::entry_seq(&key)))
+        let Some(head) = self.db.get(head_key(key))? else {
+            return Ok(None);
+        };
+        let head = Head::parse(&head)?;
+        let stored = match self.db.scan_prefix(chunk_prefix(key)).next().transpose()? {
+            Some((_, chunk)) => record::entries(&chunk).next().transpose()?.map(|e| e.0),
+            None => record::entries(head.entries)
+                .next()
+                .transpose()?
+                .map(|e| e.0),
+        };
+        Ok(stored.map(|seq| seq.max(self.first_kept(head.newest))))
+    }
+
+    /// The first seq readable when the newest is `newest`: the last `keep` are.
+    fn first_kept(&self, newest: u64) -> u64 {
+        newest.saturating_sub(self.keep) + 1
     }
 
     /// Whether the store still accepts commits.
@@ -255,13 +302,14 @@ impl Committer {
             return Err(StoreError::Failed);
         }
         let started = std::time::Instant::now();
-        let mut writes = sled::Batch::default();
+        // Each key's commits, in the order they came (one caller per key, in seq order).
+        let mut by_key: HashMap<&str, Vec<&Commit>> = HashMap::new();
         for Pending { commit, .. } in batch {
-            writes.insert(state_key(&commit.key), commit.state.as_ref());
-            writes.insert(entry_key(&commit.key, commit.seq), commit.entry.as_ref());
-            if commit.seq > self.keep {
-                writes.remove(entry_key(&commit.key, commit.seq - self.keep));
-            }
+            by_key.entry(&commit.key).or_default().push(commit);
+        }
+        let mut writes = sled::Batch::default();
+        for (key, commits) in by_key {
+            self.write_key(key, &commits, &mut writes)?;
         }
         self.db.apply_batch(writes)?;
         self.db.flush()?;
@@ -270,6 +318,82 @@ impl Committer {
             .observe(started.elapsed().as_secs_f64());
         METRICS.store_commit_batch.observe(batch.len() as f64);
         Ok(())
+    }
+
+    /// Rewrites `key`'s head with `commits` appended, sealing full chunks and
+    /// dropping chunks that fell out of the last `keep` entries.
+    fn write_key(
+        &self,
+        key: &str,
+        commits: &[&Commit],
+        writes: &mut sled::Batch,
+    ) -> Result<(), StoreError> {
+        let Some(last) = commits.last() else {
+            return Ok(());
+        };
+        let old = self.db.get(head_key(key))?;
+        let old_entries = match &old {
+            Some(bytes) => Head::parse(bytes)?.entries,
+            None => &[],
+        };
+        let mut entries: Vec<(u64, &[u8])> =
+            record::entries(old_entries).collect::<Result<_, _>>()?;
+        entries.extend(commits.iter().map(|c| (c.seq, c.entry.as_ref())));
+        let first_kept = last.seq.saturating_sub(self.keep) + 1;
+        let mut rest = entries.as_slice();
+        let mut sealed = false;
+        while rest.len() >= CHUNK {
+            let (chunk, after) = rest.split_at(CHUNK);
+            rest = after;
+            sealed = true;
+            let last_seq = chunk[CHUNK - 1].0;
+            if last_seq >= first_kept {
+                let mut bytes = Vec::with_capacity(chunk.iter().map(|e| e.1.len() + 12).sum());
+                for (seq, entry) in chunk {
+                    record::push_entry(&mut bytes, *seq, entry);
+                }
+                writes.insert(chunk_key(key, last_seq), bytes);
+            }
+        }
+        if sealed {
+            for chunk in self.db.scan_prefix(chunk_prefix(key)).keys() {
+                let chunk = chunk?;
+                if chunk_seq(&chunk) >= first_kept {
+                    break;
+                }
+                writes.remove(chunk);
+            }
+        }
+        let mut head = Vec::with_capacity(
+            last.state.len() + 12 + rest.iter().map(|e| e.1.len() + 12).sum::<usize>(),
+        );
+        Head::write(&mut head, last.seq, &last.state);
+        for (seq, entry) in rest {
+            record::push_entry(&mut head, *seq, entry);
+        }
+        writes.insert(head_key(key), head);
+        Ok(())
+    }
+}
+
+/// Marks a new store with this layout's version; refuses one written with another.
+fn check_format(db: &sled::Db) -> Result<(), String> {
+    match db.get(FORMAT_KEY).map_err(|e| e.to_string())? {
+        Some(format) if format.as_ref() == FORMAT => Ok(()),
+        Some(format) => Err(format!(
+            "its layout is version {}, this build reads version {}",
+            String::from_utf8_lossy(&format),
+            String::from_utf8_lossy(FORMAT)
+        )),
+        None if db.is_empty() => {
+            db.insert(FORMAT_KEY, FORMAT).map_err(|e| e.to_string())?;
+            db.flush().map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        None => Err(format!(
+            "it was written by an earlier build (layout version 1), this build reads version {}",
+            String::from_utf8_lossy(FORMAT)
+        )),
     }
 }
 

@@ -77,3 +77,47 @@ async fn keys_that_share_a_prefix_keep_separate_logs() {
     assert_eq!(store.entries("a", 0, 10, 10).unwrap().len(), 2);
     assert_eq!(store.oldest_entry("a/b").unwrap(), Some(1));
 }
+
+#[tokio::test]
+async fn a_long_log_is_sealed_in_chunks_and_old_chunks_are_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 8 << 20, 20).unwrap();
+    // Handed in together, so batches hold several commits of one key.
+    commit_all(&store, "job/x", 1..=50).await;
+    for seq in 51..=61 {
+        commit_all(&store, "job/x", seq..=seq).await;
+    }
+    let seqs = |after, upto, limit| -> Vec<u64> {
+        let entries = store.entries("job/x", after, upto, limit).unwrap();
+        entries.iter().map(|(seq, _)| *seq).collect()
+    };
+    assert_eq!(seqs(0, 61, 100), (42..=61).collect::<Vec<_>>());
+    assert_eq!(seqs(44, 61, 3), vec![45, 46, 47]);
+    assert_eq!(seqs(50, 55, 100), (51..=55).collect::<Vec<_>>());
+    assert_eq!(store.oldest_entry("job/x").unwrap(), Some(42));
+    let entry = &store.entries("job/x", 56, 57, 1).unwrap()[0];
+    assert_eq!(entry, &(57, Bytes::from("entry 57")));
+    assert_eq!(store.state("job/x").unwrap(), Some(Bytes::from("job/x@61")));
+    // 20 entries kept: at most 20 / CHUNK + 1 chunks besides the head.
+    let chunks = store.db.scan_prefix(b"l\0").count();
+    assert!(chunks <= 20 / CHUNK + 1, "{chunks} chunks kept");
+}
+
+#[test]
+fn a_store_in_an_older_layout_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.insert(b"s\0svc/api", &b"state"[..]).unwrap();
+        db.flush().unwrap();
+    }
+    let Err(error) = Store::open(dir.path(), 8 << 20, 100) else {
+        panic!("an old store opened");
+    };
+    let message = error.to_string();
+    assert!(message.contains("layout version 1"), "{message}");
+    assert!(
+        message.contains(&dir.path().display().to_string()),
+        "{message}"
+    );
+}
