@@ -59,6 +59,7 @@ pub fn bind(
             .configure(rest::routes)
             .default_service(web::get().to(spa::serve))
     })
+    .on_connect(no_delay)
     .workers(workers)
     .disable_signals()
     .shutdown_timeout(5)
@@ -72,6 +73,17 @@ pub fn bind(
     let server = server.run();
     let handle = server.handle();
     Ok((server, addr, handle))
+}
+
+/// Turns Nagle's algorithm off on every accepted socket: a delta is one small
+/// write, and holding it until the previous one is acked (which a subscriber that
+/// never writes back acks late) would add tens of milliseconds to its latency.
+fn no_delay(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    if let Some(socket) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
+        && let Err(error) = socket.set_nodelay(true)
+    {
+        tracing::debug!(%error, "could not set TCP_NODELAY");
+    }
 }
 
 /// The token of an `Authorization: Bearer` header, if any.

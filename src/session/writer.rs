@@ -37,7 +37,9 @@ pub struct Writer {
 impl Writer {
     /// Runs until the outbox closes or the socket goes away, then tells the session.
     pub async fn run(mut self) {
-        let mut batch = Vec::with_capacity(64);
+        // Grown on first use, let go when the outbox runs dry after a large batch:
+        // an idle session holds no batch buffer.
+        let mut batch = Vec::new();
         let codec = self.outbox.codec();
         // Counted per batch, not per frame: one shared atomic add per wakeup.
         let (mut frames, mut bytes) = (0u64, 0u64);
@@ -46,6 +48,9 @@ impl Writer {
             METRICS.delivered_bytes.inc_by(std::mem::take(&mut bytes));
             self.outbox.take(BATCH_BYTES, &mut batch);
             if batch.is_empty() {
+                if batch.capacity() > 64 {
+                    batch = Vec::new();
+                }
                 self.outbox.ready().await;
                 continue;
             }
