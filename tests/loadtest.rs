@@ -10,12 +10,14 @@ use fillstack_loadtest::scenario::publish::{self, PublishParams};
 use fillstack_loadtest::scenario::reconnect::{self, ReconnectParams};
 use fillstack_loadtest::scenario::slow_reader::{self, SlowReaderParams};
 use fillstack_loadtest::scenario::topics::{self, TopicsParams};
+use fillstack_loadtest::{plot, timeline};
 use support::*;
 
 #[actix_web::test]
 async fn fanout_and_rate_deliver_every_change_to_every_subscriber() {
     let hub = TestHub::start().await;
-    let report = fanout::run(
+    timeline::start();
+    let mut report = fanout::run(
         &hub.url(),
         FanoutParams {
             subscribers: 20,
@@ -27,6 +29,7 @@ async fn fanout_and_rate_deliver_every_change_to_every_subscriber() {
     )
     .await
     .unwrap();
+    report.timeline = timeline::take();
     assert_eq!(
         (report.gaps, report.undelivered),
         (0, 0),
@@ -39,6 +42,7 @@ async fn fanout_and_rate_deliver_every_change_to_every_subscriber() {
         "a snapshot and 100 deltas each"
     );
     assert!(report.latency.count >= 20 * 100);
+    plot_has_the_whole_run(&report);
     let paced = FanoutParams {
         subscribers: 10,
         messages: 40,
@@ -137,5 +141,32 @@ async fn idle_and_slow_reader_report_memory_and_never_a_gap() {
         (0, 0),
         "{}",
         report.table()
+    );
+}
+
+/// The fanout run's timeline holds its events and latency samples, and plots.
+fn plot_has_the_whole_run(report: &fillstack_loadtest::Report) {
+    let events: u64 = report.timeline.iter().map(|point| point.events).sum();
+    // 20 connections, 100 acks, and 20 × 101 frames read.
+    assert_eq!(
+        events,
+        20 + 100 + report.deliveries,
+        "{:?}",
+        report.timeline
+    );
+    let samples: u64 = report.timeline.iter().map(|p| p.latency.count).sum();
+    assert_eq!(
+        samples, report.latency.count,
+        "the delivery latencies, not the acks"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fanout.svg");
+    plot::write(&path, report).unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("fillstack-loadtest fanout: ") && svg.contains("subscribers=20"));
+    assert!(
+        svg.contains("\np99.9\n</text>"),
+        "the latency panel has its legend"
     );
 }

@@ -2,12 +2,15 @@
 //!
 //! [`Client`] speaks the wire contract through `fillstack-protocol`; the hub's own
 //! integration tests use it, so the client that produces the performance figures is
-//! itself tested on every run. [`scenario`] holds one module per load scenario and
-//! [`report`] what they measure.
+//! itself tested on every run. [`scenario`] holds one module per load scenario,
+//! [`report`] what they measure, [`timeline`] how it went over time, and [`plot`]
+//! draws that as an SVG.
 
 mod client;
+pub mod plot;
 pub mod report;
 pub mod scenario;
+pub mod timeline;
 
 pub use client::{Client, ClientError, Closed, Received};
 pub use report::Report;

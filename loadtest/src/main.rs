@@ -3,19 +3,20 @@
 //! Every run is bounded by count and time, and talks to 127.0.0.1 unless
 //! `--allow-remote` is given.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 
-use fillstack_loadtest::Client;
 use fillstack_loadtest::scenario::fanout::{self, FanoutParams};
 use fillstack_loadtest::scenario::idle::{self, IdleParams};
 use fillstack_loadtest::scenario::publish::{self, PublishParams};
 use fillstack_loadtest::scenario::reconnect::{self, ReconnectParams};
 use fillstack_loadtest::scenario::slow_reader::{self, SlowReaderParams};
 use fillstack_loadtest::scenario::topics::{self, TopicsParams};
+use fillstack_loadtest::{Client, Report, plot, timeline};
 use fillstack_protocol::{Codec, FieldChanges, Scalar};
 
 #[derive(Parser)]
@@ -32,7 +33,10 @@ struct Cli {
     allow_remote: bool,
     /// Append the run's report to this file as one JSON line.
     #[arg(long, global = true)]
-    json: Option<std::path::PathBuf>,
+    json: Option<PathBuf>,
+    /// Draw the run's latency and throughput over time into this SVG file.
+    #[arg(long, global = true, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -110,6 +114,19 @@ fn main() -> anyhow::Result<()> {
             cli.url
         );
     }
+    // Found out before the run rather than after it.
+    if let Some(path) = &cli.plot {
+        if cli.command.scenario_name().is_none() {
+            bail!("--plot draws a scenario's run: `watch` and `send` have none");
+        }
+        let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty());
+        if dir.is_some_and(|dir| !dir.is_dir()) {
+            bail!(
+                "cannot write the plot {}: no such directory",
+                path.display()
+            );
+        }
+    }
     actix_rt::System::new().block_on(run(cli))
 }
 
@@ -119,7 +136,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // On a terminal only: indicatif draws nothing when stderr is not one.
         fillstack_loadtest::scenario::show_progress(name);
     }
-    let report = match cli.command {
+    timeline::start();
+    let mut report = match cli.command {
         Command::Watch { pattern, seconds } => {
             return watch(&url, &pattern, Duration::from_secs(seconds)).await;
         }
@@ -172,17 +190,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reconnect(params) => reconnect::run(&url, params).await?,
     };
     fillstack_loadtest::scenario::finish_progress();
+    report.timeline = timeline::take();
     print!("{}", report.table());
     if let Some(path) = cli.json {
-        let mut line = serde_json::to_string(&report)?;
-        line.push('\n');
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?
-            .write_all(line.as_bytes())?;
+        append_json(&path, &report)?;
+    }
+    if let Some(path) = cli.plot {
+        plot::write(&path, &report)?;
+        println!("plot written to {}", path.display());
     }
     Ok(())
+}
+
+/// Appends `report` to `path` as one JSON line.
+fn append_json(path: &Path, report: &Report) -> anyhow::Result<()> {
+    let mut line = serde_json::to_string(report)?;
+    line.push('\n');
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(line.as_bytes()))
+        .with_context(|| format!("cannot append the report to {}", path.display()))
 }
 
 fn parse_fields(pairs: &[String]) -> anyhow::Result<FieldChanges> {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
+use hdrhistogram::{Counter, Histogram};
 use serde::Serialize;
 
 /// Latency percentiles in milliseconds.
@@ -19,6 +19,8 @@ pub struct Percentiles {
 /// A latency recorder in microseconds, 1 µs to 60 s at 3 significant digits.
 pub struct Latency {
     histogram: Histogram<u64>,
+    /// Whether samples also go on the [`timeline`](crate::timeline).
+    timed: bool,
 }
 
 impl Default for Latency {
@@ -26,17 +28,31 @@ impl Default for Latency {
         Self {
             histogram: Histogram::new_with_bounds(1, 60_000_000, 3)
                 .expect("valid histogram bounds"),
+            timed: false,
         }
     }
 }
 
 impl Latency {
-    /// Records one sample (clamped to the histogram's range).
+    /// A recorder whose samples also go on the [`timeline`](crate::timeline): the
+    /// kind a scenario's reported latency is made from.
+    pub fn timed() -> Self {
+        Self {
+            timed: true,
+            ..Self::default()
+        }
+    }
+
+    /// Records one sample (clamped to the histogram's range), and on the timeline
+    /// too if this recorder is [`timed`](Self::timed).
     pub fn record(&mut self, latency: Duration) {
         let micros = u64::try_from(latency.as_micros())
             .unwrap_or(u64::MAX)
             .clamp(1, 60_000_000);
         self.histogram.saturating_record(micros);
+        if self.timed {
+            crate::timeline::latency(latency);
+        }
     }
 
     /// Adds another recorder's samples.
@@ -47,14 +63,19 @@ impl Latency {
 
     /// The percentiles of what was recorded.
     pub fn percentiles(&self) -> Percentiles {
-        let ms = |micros: u64| micros as f64 / 1000.0;
-        Percentiles {
-            count: self.histogram.len(),
-            p50_ms: ms(self.histogram.value_at_quantile(0.50)),
-            p99_ms: ms(self.histogram.value_at_quantile(0.99)),
-            p999_ms: ms(self.histogram.value_at_quantile(0.999)),
-            max_ms: ms(self.histogram.max()),
-        }
+        percentiles_of(&self.histogram)
+    }
+}
+
+/// The percentiles of a histogram of microseconds.
+pub(crate) fn percentiles_of<C: Counter>(histogram: &Histogram<C>) -> Percentiles {
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    Percentiles {
+        count: histogram.len(),
+        p50_ms: ms(histogram.value_at_quantile(0.50)),
+        p99_ms: ms(histogram.value_at_quantile(0.99)),
+        p999_ms: ms(histogram.value_at_quantile(0.999)),
+        max_ms: ms(histogram.max()),
     }
 }
 
@@ -85,6 +106,10 @@ pub struct Report {
     pub rss_kib: Option<f64>,
     /// Anything else worth saying.
     pub notes: Vec<String>,
+    /// Events and latency over time, when the caller kept a
+    /// [`timeline`](crate::timeline) of the run (the CLI does).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<crate::timeline::Point>,
 }
 
 impl Report {

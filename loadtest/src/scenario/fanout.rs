@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use fillstack_protocol::Codec;
 use serde::Serialize;
 
-use super::{Tracker, read_until, send_windowed, stamped, subscribers};
+use super::{Tracker, count_event, read_until, send_windowed, stamped, subscribers};
 use crate::Client;
 use crate::report::{Latency, Report};
 
@@ -118,6 +118,7 @@ async fn paced(
             publisher.frame_within(Duration::from_secs(30)).await?
         {
             acked += 1;
+            count_event();
         }
     }
     Ok(sent)

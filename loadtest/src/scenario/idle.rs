@@ -34,6 +34,7 @@ pub async fn run(url: &str, params: IdleParams) -> anyhow::Result<Report> {
         super::subscribers(url, params.connections, |n| format!("bench/idle/{n}")).await?;
     for client in &mut clients {
         client.frame_within(Duration::from_secs(10)).await?;
+        super::count_event();
     }
     actix_rt::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kib(params.hub_pid);

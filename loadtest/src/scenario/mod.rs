@@ -39,6 +39,13 @@ pub fn finish_progress() {
     PROGRESS.finish_and_clear();
 }
 
+/// Counts one event (an ack, a frame read, a connection): on the progress line
+/// and on the [`timeline`](crate::timeline).
+fn count_event() {
+    PROGRESS.inc(1);
+    crate::timeline::event();
+}
+
 /// The field each benchmark publish carries: the publisher's clock, unix µs.
 pub const STAMP: &str = "t_us";
 
@@ -66,13 +73,25 @@ pub fn stamped(id: u64, resource: String, n: u64) -> ClientFrame {
 }
 
 /// Follows what one subscriber receives: counts, latency, and gaps per resource.
-#[derive(Default)]
+/// Its latency samples go on the timeline: they are what scenarios report.
 pub struct Tracker {
     last_seq: HashMap<String, u64>,
     pub deliveries: u64,
     pub gaps: u64,
     pub resets: u64,
     pub latency: Latency,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Self {
+            last_seq: HashMap::new(),
+            deliveries: 0,
+            gaps: 0,
+            resets: 0,
+            latency: Latency::timed(),
+        }
+    }
 }
 
 impl Tracker {
@@ -143,7 +162,8 @@ impl Tracker {
 }
 
 /// Sends `count` publishes keeping at most `window` unacked, until `deadline`;
-/// returns the acks received and records publish-to-ack latency.
+/// returns the acks received and records publish-to-ack latency in `latency` (and
+/// on the timeline if that recorder is timed).
 pub async fn send_windowed(
     client: &mut Client,
     count: u64,
@@ -163,7 +183,7 @@ pub async fn send_windowed(
         match client.frame_within(Duration::from_secs(30)).await? {
             ServerFrame::Ack { id, .. } => {
                 acked += 1;
-                PROGRESS.inc(1);
+                count_event();
                 if let Some(at) = sent_at.remove(&id) {
                     latency.record(at.elapsed());
                 }
@@ -193,7 +213,7 @@ pub async fn read_until(
         match client.frame_within(POLL).await {
             Ok(frame) => {
                 tracker.observe(&frame);
-                PROGRESS.inc(1);
+                count_event();
                 silent = Duration::ZERO;
             }
             Err(crate::ClientError::Timeout { .. }) => silent += POLL,
@@ -214,7 +234,7 @@ pub async fn subscribers(
         async move {
             let mut client = Client::connect_hello(url, fillstack_protocol::Codec::MsgPack).await?;
             client.subscribe(&pattern, None).await?;
-            PROGRESS.inc(1);
+            count_event();
             anyhow::Ok(client)
         }
     }))

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use fillstack_protocol::Codec;
 use serde::Serialize;
 
-use super::{Tracker, read_until, stamped};
+use super::{Tracker, count_event, read_until, stamped};
 use crate::Client;
 use crate::report::{Latency, Report, rss_kib};
 
@@ -65,6 +65,7 @@ pub async fn run(url: &str, params: SlowReaderParams) -> anyhow::Result<Report> 
                 publisher.frame_within(Duration::from_secs(30)).await?
             {
                 acked += 1;
+                count_event();
             }
         }
         sent += batch;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use fillstack_protocol::Codec;
 use serde::Serialize;
 
-use super::{Tracker, send_windowed, subscribers};
+use super::{Tracker, count_event, send_windowed, subscribers};
 use crate::Client;
 use crate::report::{Latency, Report};
 
@@ -35,6 +35,7 @@ pub async fn run(url: &str, params: TopicsParams) -> anyhow::Result<Report> {
                 let mut tracker = Tracker::default();
                 while let Ok(frame) = client.frame_within(Duration::from_secs(2)).await {
                     tracker.observe(&frame);
+                    count_event();
                 }
                 tracker
             })
