@@ -1,6 +1,7 @@
 //! Resource ids and subscription patterns, validated once at the edge.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Longest resource id, in bytes.
 pub const MAX_ID_BYTES: usize = 128;
@@ -13,9 +14,10 @@ pub const MAX_SEGMENTS: usize = 8;
 pub struct IdError(String);
 
 /// A valid resource id: 1 to 128 bytes, 1 to 8 segments joined by `/`, each
-/// segment matching `[A-Za-z0-9][A-Za-z0-9_.:-]*`.
+/// segment matching `[A-Za-z0-9][A-Za-z0-9_.:-]*`. Shared, so a clone (one per
+/// delivery) allocates nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ResourceId(String);
+pub struct ResourceId(Arc<str>);
 
 impl ResourceId {
     /// Checks `id` against the contract's rules.
@@ -38,7 +40,7 @@ impl ResourceId {
         for segment in id.split('/') {
             check_segment(id, segment)?;
         }
-        Ok(Self(id.to_owned()))
+        Ok(Self(id.into()))
     }
 
     /// The id as text.

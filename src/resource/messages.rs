@@ -1,10 +1,11 @@
 //! Everything a `ResourceActor` accepts: its API at a glance.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use actix::Message;
-use fillstack_protocol::{HistoryEntry, Pattern, RequestId, Seq, SnapshotFrame};
+use fillstack_protocol::{HistoryEntry, Pattern, RequestId, Seq, ServerFrame, SnapshotFrame};
 
 use super::state::Change;
 use crate::error::Rejection;
@@ -33,16 +34,68 @@ pub struct PublishFor {
     pub ack: AckTo,
 }
 
-/// A session's request waiting for its answer from a resource.
+/// A session's request waiting for its answer from a resource. It is answered
+/// exactly once: by [`AckTo::answer`], or, if it is dropped unanswered (the
+/// resource actor stopped with the request in its mailbox or waiting on the
+/// store), with `unavailable`.
 pub struct AckTo {
-    /// The request's id, echoed in the answer.
-    pub id: RequestId,
-    /// The session's session id, for log lines.
-    pub session: SubscriberId,
-    /// The session's outbox.
-    pub outbox: Outbox,
-    /// The session's count of requests waiting; the answer takes one off.
-    pub in_flight: Arc<AtomicUsize>,
+    id: RequestId,
+    session: SubscriberId,
+    outbox: Outbox,
+    in_flight: Arc<AtomicUsize>,
+    answered: bool,
+}
+
+impl AckTo {
+    /// Request `id` of session `session`, answered in `outbox`; the answer takes
+    /// one off `in_flight`, the session's count of requests waiting.
+    pub fn new(
+        id: RequestId,
+        session: SubscriberId,
+        outbox: Outbox,
+        in_flight: Arc<AtomicUsize>,
+    ) -> Self {
+        Self {
+            id,
+            session,
+            outbox,
+            in_flight,
+            answered: false,
+        }
+    }
+
+    /// Queues the answer (`ack` or `error`) in the session's outbox.
+    pub fn answer(mut self, outcome: Result<Seq, Rejection>) {
+        self.send(outcome);
+    }
+
+    fn send(&mut self, outcome: Result<Seq, Rejection>) {
+        self.answered = true;
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let frame = match outcome {
+            Ok(seq) => ServerFrame::Ack { id: self.id, seq },
+            Err(rejection) => {
+                if rejection.is_hub_fault() {
+                    tracing::warn!(session = self.session, code = ?rejection.code, message = %rejection.message, "publish failed");
+                } else {
+                    tracing::debug!(session = self.session, code = ?rejection.code, message = %rejection.message, "publish refused");
+                }
+                rejection.answering(Some(self.id)).to_frame()
+            }
+        };
+        self.outbox.reply(&frame);
+    }
+}
+
+impl Drop for AckTo {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.send(Err(Rejection::unavailable(
+                "the resource stopped before answering; retry",
+                Duration::from_secs(1),
+            )));
+        }
+    }
 }
 
 /// Delete the resource; answers the seq of the deletion once durable.
@@ -113,4 +166,49 @@ pub struct HistoryPage {
     pub entries: Vec<HistoryEntry>,
     /// False when entries after `since` were no longer kept.
     pub complete: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use fillstack_protocol::{Codec, ErrorCode};
+
+    use super::*;
+    use crate::outbox::{Outbound, OutboxLimits};
+
+    fn replies(outbox: &Outbox) -> Vec<ServerFrame> {
+        let mut items = Vec::new();
+        outbox.take(usize::MAX, &mut items);
+        items
+            .iter()
+            .map(|item| match item {
+                Outbound::Reply { frame } => Codec::Json.decode(frame).unwrap(),
+                _ => panic!("not a reply"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_ack_is_answered_once_even_when_dropped_unanswered() {
+        let outbox = Outbox::new(Codec::Json, OutboxLimits::default());
+        let in_flight = Arc::new(AtomicUsize::new(2));
+        // The resource actor died with this one in its mailbox.
+        drop(AckTo::new(7, 1, outbox.clone(), in_flight.clone()));
+        AckTo::new(8, 1, outbox.clone(), in_flight.clone()).answer(Ok(3));
+        assert_eq!(in_flight.load(Ordering::Acquire), 0);
+        let frames = replies(&outbox);
+        assert_eq!(frames.len(), 2, "{frames:?}");
+        assert!(
+            matches!(
+                &frames[0],
+                ServerFrame::Error {
+                    id: Some(7),
+                    code: ErrorCode::Unavailable,
+                    retry_after_ms: Some(_),
+                    ..
+                }
+            ),
+            "{frames:?}"
+        );
+        assert_eq!(frames[1], ServerFrame::Ack { id: 8, seq: 3 });
+    }
 }

@@ -71,25 +71,6 @@ impl Reply {
     }
 }
 
-impl AckTo {
-    /// Queues the answer (`ack` or `error`) in the session's outbox.
-    pub fn answer(self, outcome: Result<Seq, Rejection>) {
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
-        let frame = match outcome {
-            Ok(seq) => ServerFrame::Ack { id: self.id, seq },
-            Err(rejection) => {
-                if rejection.is_hub_fault() {
-                    tracing::warn!(session = self.session, code = ?rejection.code, message = %rejection.message, "publish failed");
-                } else {
-                    tracing::debug!(session = self.session, code = ?rejection.code, message = %rejection.message, "publish refused");
-                }
-                rejection.answering(Some(self.id)).to_frame()
-            }
-        };
-        self.outbox.reply(&frame);
-    }
-}
-
 /// One monitored resource: its state, its subscribers, its TTL timer.
 pub struct ResourceActor {
     id: ResourceId,

@@ -310,23 +310,22 @@ impl SessionActor {
         // the outbox; a full mailbox refuses at once rather than reorder.
         let publish = PublishFor {
             change,
-            ack: AckTo {
-                id,
-                session: self.id,
-                outbox: self.outbox.clone(),
-                in_flight: self.in_flight.clone(),
-            },
+            ack: AckTo::new(id, self.id, self.outbox.clone(), self.in_flight.clone()),
         };
-        actor.try_send(publish).map_err(|error| {
-            self.in_flight.fetch_sub(1, Ordering::AcqRel);
-            match error {
-                SendError::Full(_) => Rejection::unavailable(
-                    format!("{resource} has too many changes waiting; retry"),
-                    Duration::from_millis(100),
-                ),
-                SendError::Closed(_) => mailbox_closed(MailboxError::Closed),
+        // A message handed back unsent is answered here, once.
+        match actor.try_send(publish) {
+            Ok(()) => {}
+            Err(SendError::Full(publish)) => publish.ack.answer(Err(Rejection::unavailable(
+                format!("{resource} has too many changes waiting; retry"),
+                Duration::from_millis(100),
+            ))),
+            Err(SendError::Closed(publish)) => {
+                publish
+                    .ack
+                    .answer(Err(mailbox_closed(MailboxError::Closed)));
             }
-        })
+        }
+        Ok(())
     }
 
     fn get(&mut self, id: RequestId, resource: &ResourceId) -> Result<(), Rejection> {
