@@ -54,6 +54,19 @@ pub enum Received {
     Closed(Closed),
 }
 
+/// What [`Client::raw_within`] returns.
+pub enum Raw {
+    /// A frame decoded earlier, while a request waited for its answer.
+    Decoded(ServerFrame),
+    /// A data frame's bytes, in the connection's codec.
+    Bytes(Bytes),
+}
+
+enum Data {
+    Bytes(Bytes),
+    Closed(Closed),
+}
+
 /// One WebSocket connection to a hub.
 pub struct Client {
     socket: Socket,
@@ -181,10 +194,47 @@ impl Client {
         self.seen.push_back(what);
     }
 
+    /// The next frame as it came, undecoded (frames already decoded while waiting
+    /// for an answer come first, decoded), waiting at most `within`; a close is
+    /// an error. For hot loops: nothing is decoded or noted for diagnostics.
+    pub async fn raw_within(&mut self, within: Duration) -> Result<Raw, ClientError> {
+        if let Some(frame) = self.backlog.pop_front() {
+            return Ok(Raw::Decoded(frame));
+        }
+        match tokio::time::timeout(within, self.read_data()).await {
+            Ok(Ok(Data::Bytes(bytes))) => Ok(Raw::Bytes(bytes)),
+            Ok(Ok(Data::Closed(closed))) => Err(ClientError::Closed(closed)),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(self.timeout(within)),
+        }
+    }
+
+    /// The codec this connection speaks.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
     async fn read(&mut self) -> Result<Received, ClientError> {
+        let bytes = match self.read_data().await? {
+            Data::Bytes(bytes) => bytes,
+            Data::Closed(closed) => {
+                self.note(format!("close {:?} {}", closed.code, closed.reason));
+                return Ok(Received::Closed(closed));
+            }
+        };
+        let frame: ServerFrame = self
+            .codec
+            .decode(&bytes)
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        self.note(describe(&frame));
+        Ok(Received::Frame(frame))
+    }
+
+    /// The next data frame's bytes or the close, answering pings on the way.
+    async fn read_data(&mut self) -> Result<Data, ClientError> {
         loop {
             let Some(item) = self.socket.next().await else {
-                return Ok(Received::Closed(Closed {
+                return Ok(Data::Closed(Closed {
                     code: None,
                     reason: "connection ended".into(),
                 }));
@@ -197,20 +247,13 @@ impl Client {
                 }
                 Frame::Pong(_) | Frame::Continuation(_) => continue,
                 Frame::Close(reason) => {
-                    let closed = Closed {
+                    return Ok(Data::Closed(Closed {
                         code: reason.as_ref().map(|r| u16::from(r.code)),
                         reason: reason.and_then(|r| r.description).unwrap_or_default(),
-                    };
-                    self.note(format!("close {:?} {}", closed.code, closed.reason));
-                    return Ok(Received::Closed(closed));
+                    }));
                 }
             };
-            let frame: ServerFrame = self
-                .codec
-                .decode(&bytes)
-                .map_err(|e| ClientError::Decode(e.to_string()))?;
-            self.note(describe(&frame));
-            return Ok(Received::Frame(frame));
+            return Ok(Data::Bytes(bytes));
         }
     }
 

@@ -12,5 +12,5 @@ pub mod report;
 pub mod scenario;
 pub mod timeline;
 
-pub use client::{Client, ClientError, Closed, Received};
+pub use client::{Client, ClientError, Closed, Raw, Received};
 pub use report::Report;

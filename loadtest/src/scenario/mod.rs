@@ -5,9 +5,11 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use fillstack_protocol::{ClientFrame, FieldChanges, PublishFrame, Scalar, ServerFrame};
+use fillstack_protocol::{ClientFrame, Codec, FieldChanges, PublishFrame, Scalar, ServerFrame};
+use serde::Deserialize;
 
 use crate::Client;
+use crate::client::Raw;
 use crate::report::Latency;
 
 pub mod fanout;
@@ -72,6 +74,94 @@ pub fn stamped(id: u64, resource: String, n: u64) -> ClientFrame {
     })
 }
 
+/// What a tracker needs of a frame, borrowed from its bytes: nothing is built or
+/// allocated, so the load generator's own cost per frame stays small next to the
+/// hub's (a whole `ServerFrame` costs several allocations to decode).
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(rename = "t")]
+    kind: &'a str,
+    #[serde(default)]
+    resource: &'a str,
+    #[serde(default)]
+    seq: u64,
+    #[serde(default)]
+    reset: bool,
+    #[serde(default)]
+    fields: Option<Stamp>,
+}
+
+impl<'a> Peek<'a> {
+    fn read(codec: Codec, bytes: &'a [u8]) -> Option<Self> {
+        match codec {
+            Codec::MsgPack => rmp_serde::from_slice(bytes).ok(),
+            Codec::Json => serde_json::from_slice(bytes).ok(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Stamp {
+    #[serde(default, rename = "t_us")]
+    sent_us: Option<i64>,
+}
+
+/// One frame as a tracker counts it.
+enum Seen<'a> {
+    Snapshot {
+        resource: &'a str,
+        seq: u64,
+        reset: bool,
+    },
+    Delta {
+        resource: &'a str,
+        seq: u64,
+        sent_us: Option<i64>,
+    },
+    Other,
+}
+
+impl<'a> Seen<'a> {
+    fn of_frame(frame: &'a ServerFrame) -> Self {
+        match frame {
+            ServerFrame::Snapshot(snapshot) => Self::Snapshot {
+                resource: &snapshot.resource,
+                seq: snapshot.seq,
+                reset: snapshot.reset,
+            },
+            ServerFrame::Delta(delta) => {
+                Self::Delta {
+                    resource: &delta.resource,
+                    seq: delta.seq,
+                    sent_us: delta.fields.as_ref().and_then(|f| f.get(STAMP)).and_then(
+                        |v| match v {
+                            Some(Scalar::Int(us)) => Some(*us),
+                            _ => None,
+                        },
+                    ),
+                }
+            }
+            _ => Self::Other,
+        }
+    }
+
+    fn of_peek(peek: &Peek<'a>) -> Self {
+        match peek.kind {
+            "snapshot" => Self::Snapshot {
+                resource: peek.resource,
+                seq: peek.seq,
+                reset: peek.reset,
+            },
+            "delta" => Self::Delta {
+                resource: peek.resource,
+                seq: peek.seq,
+                sent_us: peek.fields.as_ref().and_then(|f| f.sent_us),
+            },
+            _ => Self::Other,
+        }
+    }
+}
+
 /// Follows what one subscriber receives: counts, latency, and gaps per resource.
 /// Its latency samples go on the timeline: they are what scenarios report.
 pub struct Tracker {
@@ -95,43 +185,74 @@ impl Default for Tracker {
 }
 
 impl Tracker {
-    /// Takes one frame; returns the resource and seq it brought, if any.
-    pub fn observe(&mut self, frame: &ServerFrame) -> Option<(String, u64)> {
-        let (resource, seq, stamp) = match frame {
-            ServerFrame::Snapshot(snapshot) => {
-                self.resets += u64::from(snapshot.reset);
-                let last = self.last_seq.get(&snapshot.resource).copied().unwrap_or(0);
-                if snapshot.seq < last {
+    /// Takes one decoded frame.
+    pub fn observe(&mut self, frame: &ServerFrame) {
+        self.take(Seen::of_frame(frame));
+    }
+
+    /// Takes one frame as [`Client::raw_within`] returned it, reading only the
+    /// parts it counts (a frame it cannot read that way is decoded whole).
+    pub fn observe_raw(&mut self, codec: Codec, raw: &Raw) -> Result<(), crate::ClientError> {
+        let bytes = match raw {
+            Raw::Decoded(frame) => {
+                self.observe(frame);
+                return Ok(());
+            }
+            Raw::Bytes(bytes) => bytes,
+        };
+        match Peek::read(codec, bytes) {
+            Some(peek) => self.take(Seen::of_peek(&peek)),
+            None => {
+                let frame: ServerFrame = codec
+                    .decode(bytes)
+                    .map_err(|e| crate::ClientError::Decode(e.to_string()))?;
+                self.observe(&frame);
+            }
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, seen: Seen<'_>) {
+        let (resource, seq, sent_us) = match seen {
+            Seen::Snapshot {
+                resource,
+                seq,
+                reset,
+            } => {
+                self.resets += u64::from(reset);
+                if seq < self.seq_of(resource) {
                     self.gaps += 1;
                 }
-                (snapshot.resource.clone(), snapshot.seq, None)
+                (resource, seq, None)
             }
-            ServerFrame::Delta(delta) => {
-                let last = self.last_seq.get(&delta.resource).copied();
-                if last.is_some_and(|last| delta.seq != last + 1) {
+            Seen::Delta {
+                resource,
+                seq,
+                sent_us,
+            } => {
+                if self
+                    .last_seq
+                    .get(resource)
+                    .is_some_and(|last| seq != last + 1)
+                {
                     self.gaps += 1;
                 }
-                let stamp =
-                    delta
-                        .fields
-                        .as_ref()
-                        .and_then(|f| f.get(STAMP))
-                        .and_then(|v| match v {
-                            Some(Scalar::Int(us)) => Some(*us),
-                            _ => None,
-                        });
-                (delta.resource.clone(), delta.seq, stamp)
+                (resource, seq, sent_us)
             }
-            _ => return None,
+            Seen::Other => return,
         };
         self.deliveries += 1;
-        if let Some(sent) = stamp {
+        if let Some(sent) = sent_us {
             self.latency.record(Duration::from_micros(
                 u64::try_from(now_us() - sent).unwrap_or(0),
             ));
         }
-        self.last_seq.insert(resource.clone(), seq);
-        Some((resource, seq))
+        match self.last_seq.get_mut(resource) {
+            Some(last) => *last = seq,
+            None => {
+                self.last_seq.insert(resource.to_owned(), seq);
+            }
+        }
     }
 
     /// The last seq seen of `resource`.
@@ -210,9 +331,11 @@ pub async fn read_until(
     const POLL: Duration = Duration::from_millis(50);
     let mut silent = Duration::ZERO;
     while tracker.seq_of(resource) < target.get() && silent < quiet {
-        match client.frame_within(POLL).await {
-            Ok(frame) => {
-                tracker.observe(&frame);
+        match client.raw_within(POLL).await {
+            Ok(raw) => {
+                if tracker.observe_raw(client.codec(), &raw).is_err() {
+                    break;
+                }
                 count_event();
                 silent = Duration::ZERO;
             }
@@ -293,6 +416,44 @@ mod tests {
             (6, 1, 1)
         );
         assert_eq!(tracker.seq_of("r"), 10);
+    }
+
+    #[test]
+    fn frames_read_from_their_bytes_count_as_decoded_ones() {
+        let mut stamped = FieldChanges::new();
+        stamped.insert(STAMP.into(), Some(Scalar::Int(now_us() - 2_000)));
+        stamped.insert("note".into(), Some(Scalar::Str("x".into())));
+        stamped.insert("gone".into(), None);
+        let mut frames = vec![snapshot(1, false), delta(2), delta(4), snapshot(9, true)];
+        if let ServerFrame::Delta(delta) = &mut frames[1] {
+            delta.fields = Some(stamped);
+        }
+        frames.push(ServerFrame::Pong { id: 1, time: 0 });
+        for codec in [Codec::MsgPack, Codec::Json] {
+            let (mut decoded, mut raw) = (Tracker::default(), Tracker::default());
+            for frame in &frames {
+                decoded.observe(frame);
+                let bytes = Raw::Bytes(codec.encode(frame));
+                raw.observe_raw(codec, &bytes).unwrap();
+            }
+            let counts = |t: &Tracker| {
+                (
+                    t.deliveries,
+                    t.gaps,
+                    t.resets,
+                    t.latency.percentiles().count,
+                )
+            };
+            assert_eq!(counts(&raw), (4, 1, 1, 1), "{codec:?}");
+            assert_eq!(counts(&raw), counts(&decoded), "{codec:?}");
+            assert_eq!(raw.seq_of("r"), 9);
+            assert!(raw.latency.percentiles().p50_ms >= 1.9, "{codec:?}");
+            // The borrowed read itself works (no fallback to a whole decode).
+            for frame in &frames {
+                let bytes = codec.encode(frame);
+                assert!(Peek::read(codec, &bytes).is_some(), "{codec:?} {frame:?}");
+            }
+        }
     }
 
     #[test]

@@ -33,8 +33,10 @@ pub async fn run(url: &str, params: TopicsParams) -> anyhow::Result<Report> {
         .map(|mut client| {
             actix_rt::spawn(async move {
                 let mut tracker = Tracker::default();
-                while let Ok(frame) = client.frame_within(Duration::from_secs(2)).await {
-                    tracker.observe(&frame);
+                while let Ok(raw) = client.raw_within(Duration::from_secs(2)).await {
+                    if tracker.observe_raw(client.codec(), &raw).is_err() {
+                        break;
+                    }
                     count_event();
                 }
                 tracker
