@@ -2,9 +2,11 @@
 //!
 //! The store knows nothing of resources: it keeps one *state* per key and a log of
 //! *entries* per key ordered by seq, of which the last `keep` can be read. A single
-//! committer thread takes every waiting commit, writes them as one atomic batch,
-//! flushes, and only then answers each (group commit). This is the only module
-//! that names the storage engine.
+//! committer thread takes every waiting commit and writes them as one atomic batch;
+//! a flusher thread syncs to disk everything written since its last sync and only
+//! then answers each commit (group commit). The two overlap: the next batch is
+//! written while the previous one is synced. This is the only module that names
+//! the storage engine.
 //!
 //! Each engine write costs about the same whatever its size, so a batch writes a
 //! key once however many of its commits it holds: the key's head record carries
@@ -267,7 +269,26 @@ struct Committer {
 }
 
 impl Committer {
+    /// Applies batches as they come and hands each to the flusher thread, so the
+    /// next batch is written while the previous one is being synced to disk.
     fn run(mut self) {
+        let (applied, flushes) = std::sync::mpsc::sync_channel(FLUSHES_WAITING);
+        let flusher = Flusher {
+            db: self.db.clone(),
+            failed: self.failed.clone(),
+            applied: flushes,
+        };
+        let flusher = match thread::Builder::new()
+            .name("store-flusher".into())
+            .spawn(move || flusher.run())
+        {
+            Ok(flusher) => Some(flusher),
+            Err(error) => {
+                tracing::error!(%error, "cannot start the store's flusher; refusing changes");
+                self.failed.store(true, Ordering::Release);
+                None
+            }
+        };
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut stopping = false;
         while !stopping {
@@ -285,23 +306,38 @@ impl Committer {
                     Err(_) => break,
                 }
             }
-            let outcome = self.write(&batch);
-            if let Err(error) = &outcome {
-                tracing::error!(%error, "store commit failed; refusing further changes");
-                self.failed.store(true, Ordering::Release);
+            let started = std::time::Instant::now();
+            let waiters: Vec<_> = match self.write(&batch) {
+                Ok(()) => batch.drain(..).map(|pending| pending.done).collect(),
+                Err(error) => {
+                    tracing::error!(%error, "store commit failed; refusing further changes");
+                    self.failed.store(true, Ordering::Release);
+                    for pending in batch.drain(..) {
+                        // A caller that stopped waiting has nothing to be told.
+                        let _ = pending.done.send(Err(error.clone()));
+                    }
+                    continue;
+                }
+            };
+            let applied_batch = Applied { waiters, started };
+            if let Err(unsent) = applied.send(applied_batch) {
+                // No flusher: nothing applied can be called durable.
+                for done in unsent.0.waiters {
+                    let _ = done.send(Err(StoreError::Failed));
+                }
             }
-            for pending in batch.drain(..) {
-                // A caller that stopped waiting has nothing to be told.
-                let _ = pending.done.send(outcome.clone());
-            }
+        }
+        drop(applied);
+        if let Some(flusher) = flusher {
+            let _ = flusher.join();
         }
     }
 
+    /// Writes a batch (not yet durable): each key once.
     fn write(&self, batch: &[Pending]) -> Result<(), StoreError> {
         if self.failed.load(Ordering::Acquire) {
             return Err(StoreError::Failed);
         }
-        let started = std::time::Instant::now();
         // Each key's commits, in the order they came (one caller per key, in seq order).
         let mut by_key: HashMap<&str, Vec<&Commit>> = HashMap::new();
         for Pending { commit, .. } in batch {
@@ -312,11 +348,6 @@ impl Committer {
             self.write_key(key, &commits, &mut writes)?;
         }
         self.db.apply_batch(writes)?;
-        self.db.flush()?;
-        METRICS
-            .store_commit_seconds
-            .observe(started.elapsed().as_secs_f64());
-        METRICS.store_commit_batch.observe(batch.len() as f64);
         Ok(())
     }
 
@@ -373,6 +404,50 @@ impl Committer {
         }
         writes.insert(head_key(key), head);
         Ok(())
+    }
+}
+
+/// Batches applied by the committer, waiting for the flusher. When it is full,
+/// the committer waits: the disk sets the pace.
+const FLUSHES_WAITING: usize = 4;
+
+/// A batch written but not yet durable, and who waits for it.
+struct Applied {
+    waiters: Vec<oneshot::Sender<Result<(), StoreError>>>,
+    started: std::time::Instant,
+}
+
+/// The thread that syncs: one flush for every batch applied since the last one,
+/// then the answers, in the order the batches were applied.
+struct Flusher {
+    db: sled::Db,
+    failed: Arc<AtomicBool>,
+    applied: std::sync::mpsc::Receiver<Applied>,
+}
+
+impl Flusher {
+    fn run(self) {
+        while let Ok(first) = self.applied.recv() {
+            let mut batches = vec![first];
+            batches.extend(self.applied.try_iter());
+            let outcome = self.db.flush().map(drop).map_err(StoreError::from);
+            if let Err(error) = &outcome {
+                tracing::error!(%error, "store flush failed; refusing further changes");
+                self.failed.store(true, Ordering::Release);
+            }
+            for batch in batches {
+                METRICS
+                    .store_commit_seconds
+                    .observe(batch.started.elapsed().as_secs_f64());
+                METRICS
+                    .store_commit_batch
+                    .observe(batch.waiters.len() as f64);
+                for done in batch.waiters {
+                    // A caller that stopped waiting has nothing to be told.
+                    let _ = done.send(outcome.clone());
+                }
+            }
+        }
     }
 }
 
