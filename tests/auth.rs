@@ -9,11 +9,28 @@ use fillstack_protocol::{ClientFrame, Codec, ErrorCode, ServerFrame};
 use serde_json::json;
 use support::*;
 
-async fn refused(client: &mut Client, frame: ClientFrame) -> (ErrorCode, String) {
+/// Sends the frame `frame` builds around a fresh request id; the error it gets.
+async fn refused(
+    client: &mut Client,
+    frame: impl FnOnce(fillstack_protocol::RequestId) -> ClientFrame,
+) -> (ErrorCode, String) {
+    let frame = frame(client.next_id());
     match client.request(&frame, secs(5)).await.unwrap() {
         ServerFrame::Error { code, message, .. } => (code, message),
         other => panic!("expected an error, got {other:?}"),
     }
+}
+
+/// A publish of `resource` (no change), refused: the error it gets.
+async fn refused_publish(client: &mut Client, resource: &str) -> (ErrorCode, String) {
+    refused(client, |id| {
+        ClientFrame::Pub(fillstack_protocol::PublishFrame {
+            id,
+            resource: resource.into(),
+            ..Default::default()
+        })
+    })
+    .await
 }
 
 #[actix_web::test]
@@ -63,16 +80,7 @@ async fn roles_and_scopes_limit_every_socket_operation() {
         .unwrap();
     let mut viewer = hub.client_with(&token(&["viewer"], None, 3600)).await;
     assert_eq!(viewer.subscribe("**", None).await.unwrap(), 1);
-    let id = viewer.next_id();
-    let (code, message) = refused(
-        &mut viewer,
-        ClientFrame::Pub(fillstack_protocol::PublishFrame {
-            id,
-            resource: "host/db".into(),
-            ..Default::default()
-        }),
-    )
-    .await;
+    let (code, message) = refused_publish(&mut viewer, "host/db").await;
     assert_eq!(
         (code, message.as_str()),
         (
@@ -90,16 +98,7 @@ async fn roles_and_scopes_limit_every_socket_operation() {
             .unwrap(),
         1
     );
-    let id = agent.next_id();
-    let (code, message) = refused(
-        &mut agent,
-        ClientFrame::Pub(fillstack_protocol::PublishFrame {
-            id,
-            resource: "host/db".into(),
-            ..Default::default()
-        }),
-    )
-    .await;
+    let (code, message) = refused_publish(&mut agent, "host/db").await;
     assert_eq!(
         (code, message.as_str()),
         (
@@ -107,15 +106,11 @@ async fn roles_and_scopes_limit_every_socket_operation() {
             "the token's scope does not include `host/db`"
         )
     );
-    let id = agent.next_id();
-    let (code, message) = refused(
-        &mut agent,
-        ClientFrame::Sub {
-            id,
-            pattern: "**".into(),
-            since: None,
-        },
-    )
+    let (code, message) = refused(&mut agent, |id| ClientFrame::Sub {
+        id,
+        pattern: "**".into(),
+        since: None,
+    })
     .await;
     assert_eq!(
         (code, message.as_str()),
@@ -124,14 +119,10 @@ async fn roles_and_scopes_limit_every_socket_operation() {
             "pattern `**` is wider than the token's scope"
         )
     );
-    let id = agent.next_id();
-    let (code, _) = refused(
-        &mut agent,
-        ClientFrame::Get {
-            id,
-            resource: "host/db".into(),
-        },
-    )
+    let (code, _) = refused(&mut agent, |id| ClientFrame::Get {
+        id,
+        resource: "host/db".into(),
+    })
     .await;
     assert_eq!(
         code,
@@ -158,14 +149,7 @@ async fn a_token_that_expires_closes_the_session_4002_unless_a_hello_refreshed_i
         .await
         .unwrap();
     assert_quiet(&mut refreshed, ms(3000)).await;
-    let id = refreshed.next_id();
-    assert!(matches!(
-        refreshed
-            .request(&ClientFrame::Ping { id }, secs(5))
-            .await
-            .unwrap(),
-        ServerFrame::Pong { .. }
-    ));
+    assert_answers_ping(&mut refreshed).await;
 }
 
 #[actix_web::test]

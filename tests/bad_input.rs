@@ -116,14 +116,7 @@ async fn each_bad_frame_gets_one_error_naming_the_problem_and_the_session_stays_
                 "{frame}: `{message}` should say `{says}`"
             );
         }
-        let id = client.next_id();
-        assert!(matches!(
-            client
-                .request(&ClientFrame::Ping { id }, secs(5))
-                .await
-                .unwrap(),
-            ServerFrame::Pong { .. }
-        ));
+        assert_answers_ping(&mut client).await;
     }
 }
 

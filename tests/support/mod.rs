@@ -11,7 +11,7 @@ use std::time::Duration;
 use fillstack::Config;
 use fillstack::outbox::OutboxLimits;
 use fillstack_loadtest::Client;
-use fillstack_protocol::{Codec, FieldChanges, Scalar, ServerFrame};
+use fillstack_protocol::{ClientFrame, Codec, FieldChanges, Scalar, ServerFrame};
 
 /// The HS256 secret of `TestHub::builder().auth()`.
 pub const SECRET: &[u8] = b"test-secret-that-is-32-bytes-long";
@@ -198,6 +198,16 @@ pub async fn assert_quiet(client: &mut Client, quiet: Duration) {
     if let Ok(received) = client.recv_within(quiet).await {
         panic!("expected silence, got {received:?}");
     }
+}
+
+/// Asserts the session still answers: a `ping` gets its `pong`.
+pub async fn assert_answers_ping(client: &mut Client) {
+    let id = client.next_id();
+    let answer = client.request(&ClientFrame::Ping { id }, secs(5)).await;
+    assert!(
+        matches!(answer, Ok(ServerFrame::Pong { .. })),
+        "ping {id} got {answer:?}"
+    );
 }
 
 /// The real `fillstack` binary, started on 127.0.0.1:0 and stopped by PID.

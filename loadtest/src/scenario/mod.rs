@@ -345,6 +345,12 @@ pub async fn read_until(
     }
 }
 
+/// Reads until `resource` reaches `seq`, or nothing comes for 10 s.
+pub async fn read_to(client: &mut Client, tracker: &mut Tracker, resource: &str, seq: u64) {
+    let target = Cell::new(seq);
+    read_until(client, tracker, resource, &target, Duration::from_secs(10)).await;
+}
+
 /// `count` sessions, each subscribed to `pattern_of(n)`, connected 100 at a time.
 pub async fn subscribers(
     url: &str,

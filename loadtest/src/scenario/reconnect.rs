@@ -2,13 +2,12 @@
 //! back with `since`: time until all are live again, and gaps (must be 0)
 //! (README: reconnect row).
 
-use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use fillstack_protocol::Codec;
 use serde::Serialize;
 
-use super::{Tracker, read_until, send_windowed};
+use super::{Tracker, read_to, send_windowed};
 use crate::Client;
 use crate::report::{Latency, Report};
 
@@ -35,14 +34,7 @@ pub async fn run(url: &str, params: ReconnectParams) -> anyhow::Result<Report> {
         let mut client = Client::connect_hello(url, Codec::MsgPack).await?;
         client.subscribe(RESOURCE, None).await?;
         let mut tracker = Tracker::default();
-        read_until(
-            &mut client,
-            &mut tracker,
-            RESOURCE,
-            &Cell::new(first),
-            Duration::from_secs(10),
-        )
-        .await;
+        read_to(&mut client, &mut tracker, RESOURCE, first).await;
         // Count only what comes after the return.
         tracker.deliveries = 0;
         trackers.push(tracker);
@@ -69,14 +61,7 @@ pub async fn run(url: &str, params: ReconnectParams) -> anyhow::Result<Report> {
             actix_rt::spawn(async move {
                 let mut client = Client::connect_hello(&url, Codec::MsgPack).await?;
                 client.subscribe(RESOURCE, Some(tracker.since())).await?;
-                read_until(
-                    &mut client,
-                    &mut tracker,
-                    RESOURCE,
-                    &Cell::new(target),
-                    Duration::from_secs(10),
-                )
-                .await;
+                read_to(&mut client, &mut tracker, RESOURCE, target).await;
                 anyhow::Ok(tracker)
             })
         })

@@ -2,13 +2,12 @@
 //! they read everything. The hub must conflate (reset snapshots), keep its memory
 //! bounded, and never leave a gap (README: slow-reader row).
 
-use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use fillstack_protocol::Codec;
 use serde::Serialize;
 
-use super::{Tracker, count_event, read_until, stamped};
+use super::{Tracker, count_event, read_to, stamped};
 use crate::Client;
 use crate::report::{Latency, Report, rss_kib};
 
@@ -80,14 +79,7 @@ pub async fn run(url: &str, params: SlowReaderParams) -> anyhow::Result<Report> 
     let mut latency = Latency::default();
     for mut client in readers {
         let mut tracker = Tracker::default();
-        read_until(
-            &mut client,
-            &mut tracker,
-            RESOURCE,
-            &Cell::new(target),
-            Duration::from_secs(10),
-        )
-        .await;
+        read_to(&mut client, &mut tracker, RESOURCE, target).await;
         tracker.add_to(&mut report, &mut latency, RESOURCE, target);
     }
     report.latency = latency.percentiles();
