@@ -13,7 +13,7 @@ import Paper from "@mui/material/Paper";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
 import { STATUSES, type Status } from "@protocol/frames";
-import { useState, type SyntheticEvent } from "react";
+import { useState, type ReactNode, type SyntheticEvent } from "react";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
 import { routeHref } from "../../common/hashRoute";
 import { selectLink } from "../../hub/hubSlice";
@@ -31,37 +31,93 @@ function replaceAt<T>(rows: T[], index: number, row: T): T[] {
   return rows.map((current, at) => (at === index ? row : current));
 }
 
-function FieldRows({ rows, onChange }: { rows: FieldRow[]; onChange: (rows: FieldRow[]) => void }) {
+/**
+ * The rows of one part of a change (fields or labels): a name per row, the row's
+ * own controls, a button to drop it, and one to add a row.
+ */
+function RowEditor<Row extends { name: string }>({
+  legend,
+  noun,
+  rows,
+  blank,
+  onChange,
+  controls,
+}: {
+  legend: string;
+  noun: string;
+  rows: Row[];
+  blank: Row;
+  onChange: (rows: Row[]) => void;
+  controls: (row: Row, update: (row: Row) => void) => ReactNode;
+}) {
   return (
     <Box
       component="fieldset"
       sx={{ border: 0, p: 0, m: 0, display: "flex", flexDirection: "column", gap: 1 }}
     >
       <Typography component="legend" variant="h3" sx={{ mb: 1 }}>
-        Fields
+        {legend}
       </Typography>
-      {rows.map((row, index) => (
-        <Box key={index} sx={{ display: "flex", gap: 1, alignItems: "center" }}>
-          <TextField
-            label="Name"
-            value={row.name}
-            onChange={(event) => {
-              onChange(replaceAt(rows, index, { ...row, name: event.target.value }));
-            }}
-            sx={{ width: 160 }}
-          />
+      {rows.map((row, index) => {
+        const update = (changed: Row) => {
+          onChange(replaceAt(rows, index, changed));
+        };
+        return (
+          <Box key={index} sx={{ display: "flex", gap: 1, alignItems: "center" }}>
+            <TextField
+              label="Name"
+              value={row.name}
+              onChange={(event) => {
+                update({ ...row, name: event.target.value });
+              }}
+              sx={{ width: 160 }}
+            />
+            {controls(row, update)}
+            <IconButton
+              aria-label={`Drop ${noun} row ${String(index + 1)}`}
+              onClick={() => {
+                onChange(rows.filter((_, at) => at !== index));
+              }}
+            >
+              <RemoveCircleOutlineIcon fontSize="small" />
+            </IconButton>
+          </Box>
+        );
+      })}
+      <Box>
+        <Button
+          startIcon={<AddIcon />}
+          onClick={() => {
+            onChange([...rows, blank]);
+          }}
+        >
+          Add {noun}
+        </Button>
+      </Box>
+    </Box>
+  );
+}
+
+function FieldRows({ rows, onChange }: { rows: FieldRow[]; onChange: (rows: FieldRow[]) => void }) {
+  return (
+    <RowEditor
+      legend="Fields"
+      noun="field"
+      rows={rows}
+      blank={{ name: "", kind: "number", value: "" }}
+      onChange={onChange}
+      controls={(row, update) => (
+        <>
           <TextField
             select
             label="Kind"
             value={row.kind}
             onChange={(event) => {
-              onChange(
-                replaceAt(rows, index, {
-                  ...row,
-                  kind: event.target.value as FieldKind,
-                  value: event.target.value === "bool" ? "true" : row.value,
-                }),
-              );
+              update({
+                ...row,
+                kind: event.target.value as FieldKind,
+                value: event.target.value === "bool" ? "true" : row.value,
+              });
             }}
             sx={{ width: 120 }}
           >
@@ -76,7 +132,7 @@ function FieldRows({ rows, onChange }: { rows: FieldRow[]; onChange: (rows: Fiel
               label="Value"
               value={row.value}
               onChange={(event) => {
-                onChange(replaceAt(rows, index, { ...row, value: event.target.value }));
+                update({ ...row, value: event.target.value });
               }}
               sx={{ width: 160 }}
             >
@@ -90,60 +146,33 @@ function FieldRows({ rows, onChange }: { rows: FieldRow[]; onChange: (rows: Fiel
               disabled={row.kind === "remove"}
               placeholder={row.kind === "remove" ? "removed" : ""}
               onChange={(event) => {
-                onChange(replaceAt(rows, index, { ...row, value: event.target.value }));
+                update({ ...row, value: event.target.value });
               }}
               sx={{ width: 160 }}
             />
           )}
-          <IconButton
-            aria-label={`Drop field row ${String(index + 1)}`}
-            onClick={() => {
-              onChange(rows.filter((_, at) => at !== index));
-            }}
-          >
-            <RemoveCircleOutlineIcon fontSize="small" />
-          </IconButton>
-        </Box>
-      ))}
-      <Box>
-        <Button
-          startIcon={<AddIcon />}
-          onClick={() => {
-            onChange([...rows, { name: "", kind: "number", value: "" }]);
-          }}
-        >
-          Add field
-        </Button>
-      </Box>
-    </Box>
+        </>
+      )}
+    />
   );
 }
 
 function LabelRows({ rows, onChange }: { rows: LabelRow[]; onChange: (rows: LabelRow[]) => void }) {
   return (
-    <Box
-      component="fieldset"
-      sx={{ border: 0, p: 0, m: 0, display: "flex", flexDirection: "column", gap: 1 }}
-    >
-      <Typography component="legend" variant="h3" sx={{ mb: 1 }}>
-        Labels
-      </Typography>
-      {rows.map((row, index) => (
-        <Box key={index} sx={{ display: "flex", gap: 1, alignItems: "center" }}>
-          <TextField
-            label="Name"
-            value={row.name}
-            onChange={(event) => {
-              onChange(replaceAt(rows, index, { ...row, name: event.target.value }));
-            }}
-            sx={{ width: 160 }}
-          />
+    <RowEditor
+      legend="Labels"
+      noun="label"
+      rows={rows}
+      blank={{ name: "", value: "", isRemoval: false }}
+      onChange={onChange}
+      controls={(row, update) => (
+        <>
           <TextField
             label="Value"
             value={row.value}
             disabled={row.isRemoval}
             onChange={(event) => {
-              onChange(replaceAt(rows, index, { ...row, value: event.target.value }));
+              update({ ...row, value: event.target.value });
             }}
             sx={{ width: 160 }}
           />
@@ -152,33 +181,15 @@ function LabelRows({ rows, onChange }: { rows: LabelRow[]; onChange: (rows: Labe
               <Checkbox
                 checked={row.isRemoval}
                 onChange={(event) => {
-                  onChange(replaceAt(rows, index, { ...row, isRemoval: event.target.checked }));
+                  update({ ...row, isRemoval: event.target.checked });
                 }}
               />
             }
             label="remove"
           />
-          <IconButton
-            aria-label={`Drop label row ${String(index + 1)}`}
-            onClick={() => {
-              onChange(rows.filter((_, at) => at !== index));
-            }}
-          >
-            <RemoveCircleOutlineIcon fontSize="small" />
-          </IconButton>
-        </Box>
-      ))}
-      <Box>
-        <Button
-          startIcon={<AddIcon />}
-          onClick={() => {
-            onChange([...rows, { name: "", value: "", isRemoval: false }]);
-          }}
-        >
-          Add label
-        </Button>
-      </Box>
-    </Box>
+        </>
+      )}
+    />
   );
 }
 
