@@ -74,10 +74,7 @@ async fn a_hello_without_a_valid_token_is_refused_and_closed_4001() {
 async fn roles_and_scopes_limit_every_socket_operation() {
     let hub = TestHub::builder().auth().start().await;
     let mut admin = hub.client_with(&token(&["admin"], None, 3600)).await;
-    admin
-        .publish("host/db", Some("up"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut admin, "host/db", "up").await;
     let mut viewer = hub.client_with(&token(&["viewer"], None, 3600)).await;
     assert_eq!(viewer.subscribe("**", None).await.unwrap(), 1);
     let (code, message) = refused_publish(&mut viewer, "host/db").await;
@@ -91,13 +88,7 @@ async fn roles_and_scopes_limit_every_socket_operation() {
     let mut agent = hub
         .client_with(&token(&["publisher"], Some(&["svc/**"]), 3600))
         .await;
-    assert_eq!(
-        agent
-            .publish("svc/api", Some("up"), fields(&[]))
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(set_status(&mut agent, "svc/api", "up").await, 1);
     let (code, message) = refused_publish(&mut agent, "host/db").await;
     assert_eq!(
         (code, message.as_str()),

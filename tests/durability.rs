@@ -68,9 +68,6 @@ async fn every_acked_change_survives_kill_9_mid_stream() {
     }
     // And the seq goes on from where the store left it, never reusing one.
     let (resource, seq) = acked.iter().next().unwrap();
-    let after = reader
-        .publish(resource, Some("up"), fields(&[]))
-        .await
-        .unwrap();
+    let after = set_status(&mut reader, resource, "up").await;
     assert!(after > *seq);
 }

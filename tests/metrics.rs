@@ -56,10 +56,7 @@ async fn metrics_move_with_sessions_publishes_deliveries_rejections_and_closes()
             .await
             .unwrap();
     }
-    publisher
-        .publish("svc/m", Some("down"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut publisher, "svc/m", "down").await;
     let id = publisher.next_id();
     publisher
         .request(

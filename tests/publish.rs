@@ -10,25 +10,10 @@ use support::*;
 async fn each_change_gets_the_next_seq_and_a_no_op_gets_the_current_one() {
     let hub = TestHub::start().await;
     let mut client = hub.client().await;
+    assert_eq!(set_status(&mut client, "svc/a", "up").await, 1);
+    assert_eq!(set_status(&mut client, "svc/a", "down").await, 2);
     assert_eq!(
-        client
-            .publish("svc/a", Some("up"), fields(&[]))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        client
-            .publish("svc/a", Some("down"), fields(&[]))
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(
-        client
-            .publish("svc/a", Some("down"), fields(&[]))
-            .await
-            .unwrap(),
+        set_status(&mut client, "svc/a", "down").await,
         2,
         "nothing changed"
     );

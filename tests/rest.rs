@@ -369,10 +369,7 @@ async fn status_counts_sessions_subscriptions_and_resources_and_openapi_lists_ev
     let hub = TestHub::start().await;
     let mut client = hub.client().await;
     client.subscribe("**", None).await.unwrap();
-    client
-        .publish("svc/one", Some("up"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut client, "svc/one", "up").await;
     let (_, status) = get_json(&hub.http("/api/v1/status")).await;
     assert_eq!(
         (

@@ -30,10 +30,7 @@ async fn a_client_that_resumes_gets_exactly_the_deltas_it_missed() {
         };
         assert_eq!(delta.seq, seq);
     }
-    publisher
-        .publish("svc/r", Some("up"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut publisher, "svc/r", "up").await;
     let ServerFrame::Delta(live) = next(&mut client).await else {
         panic!("live delta")
     };
@@ -44,10 +41,7 @@ async fn a_client_that_resumes_gets_exactly_the_deltas_it_missed() {
 async fn a_client_up_to_date_gets_nothing_but_live_changes() {
     let hub = TestHub::start().await;
     let mut publisher = hub.client().await;
-    publisher
-        .publish("svc/r", Some("up"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut publisher, "svc/r", "up").await;
     let mut client = hub.client().await;
     client
         .subscribe("svc/r", since(&[("svc/r", 1)]))
@@ -91,10 +85,7 @@ async fn trimmed_history_or_a_since_ahead_of_the_hub_gives_a_reset_snapshot() {
 async fn a_resource_removed_while_away_is_reported_removed_and_seq_continues_after_it() {
     let hub = TestHub::start().await;
     let mut publisher = hub.client().await;
-    publisher
-        .publish("svc/gone", Some("up"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut publisher, "svc/gone", "up").await;
     let actor = hub_find(&hub, "svc/gone");
     assert_eq!(
         actor
@@ -125,10 +116,7 @@ async fn a_resource_removed_while_away_is_reported_removed_and_seq_continues_aft
         [("svc/gone".to_owned(), 2), ("svc/never".to_owned(), 4)]
     );
     assert_eq!(
-        publisher
-            .publish("svc/gone", Some("up"), fields(&[]))
-            .await
-            .unwrap(),
+        set_status(&mut publisher, "svc/gone", "up").await,
         3,
         "seq continues"
     );

@@ -22,10 +22,7 @@ async fn sigterm_closes_sessions_with_1001_and_exits_0_keeping_every_change() {
     let mut publisher = Client::connect_hello(&hub.url(), Codec::Json)
         .await
         .unwrap();
-    let seq = publisher
-        .publish("svc/stay", Some("up"), fields(&[]))
-        .await
-        .unwrap();
+    let seq = set_status(&mut publisher, "svc/stay", "up").await;
     let ready = awc::Client::new()
         .get(format!("http://{}/readyz", hub.addr))
         .send()
@@ -112,10 +109,7 @@ async fn json_logs_are_one_object_per_line_and_never_carry_a_token() {
         .await
         .unwrap();
     client.hello(Some(&secret_token)).await.unwrap();
-    client
-        .publish("svc/logged", Some("up"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut client, "svc/logged", "up").await;
     let answer = awc::Client::new()
         .get(format!("http://{addr}/api/v1/status"))
         .insert_header(("Authorization", format!("Bearer {secret_token}")))

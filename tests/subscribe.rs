@@ -53,10 +53,7 @@ async fn a_subscriber_gets_a_snapshot_then_only_what_changed() {
 async fn patterns_cover_children_descendants_everything_and_resources_created_later() {
     let hub = TestHub::start().await;
     let mut publisher = hub.client().await;
-    publisher
-        .publish("svc/a", Some("up"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut publisher, "svc/a", "up").await;
     let mut children = hub.client().await;
     let mut descendants = hub.client().await;
     let mut everything = hub.json_client().await;
@@ -69,14 +66,8 @@ async fn patterns_cover_children_descendants_everything_and_resources_created_la
         };
         assert_eq!(snapshot.resource, "svc/a");
     }
-    publisher
-        .publish("svc/a/latency", Some("up"), fields(&[]))
-        .await
-        .unwrap();
-    publisher
-        .publish("host/web-1", Some("down"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut publisher, "svc/a/latency", "up").await;
+    set_status(&mut publisher, "host/web-1", "down").await;
     let ServerFrame::Snapshot(created) = next(&mut descendants).await else {
         panic!("creation is a snapshot")
     };
@@ -99,10 +90,7 @@ async fn unsubscribed_sessions_hear_nothing_more() {
     let mut publisher = hub.client().await;
     let mut watcher = hub.client().await;
     watcher.subscribe("job/*", None).await.unwrap();
-    publisher
-        .publish("job/nightly", Some("up"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut publisher, "job/nightly", "up").await;
     assert!(matches!(next(&mut watcher).await, ServerFrame::Snapshot(_)));
     let id = watcher.next_id();
     let answer = watcher
@@ -116,10 +104,7 @@ async fn unsubscribed_sessions_hear_nothing_more() {
         .await
         .unwrap();
     assert_eq!(answer, ServerFrame::Ok { id, count: None });
-    publisher
-        .publish("job/nightly", Some("down"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut publisher, "job/nightly", "down").await;
     assert_quiet(&mut watcher, ms(300)).await;
 }
 
@@ -127,10 +112,7 @@ async fn unsubscribed_sessions_hear_nothing_more() {
 async fn get_answers_a_snapshot_with_the_request_id_or_not_found() {
     let hub = TestHub::start().await;
     let mut client = hub.client().await;
-    client
-        .publish("host/db-1", Some("maintenance"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut client, "host/db-1", "maintenance").await;
     let id = client.next_id();
     let ServerFrame::Snapshot(snapshot) = client
         .request(

@@ -36,10 +36,7 @@ async fn a_silent_resource_turns_stale_with_a_new_seq_pushed_to_subscribers() {
     };
     assert_eq!((stale.seq, stale.status), (2, Some(Status::Stale)));
     // A publish revives it, and a later silence makes it stale again.
-    agent
-        .publish("probe/db", Some("up"), fields(&[]))
-        .await
-        .unwrap();
+    set_status(&mut agent, "probe/db", "up").await;
     let ServerFrame::Delta(revived) = next(&mut watcher).await else {
         panic!()
     };

@@ -200,6 +200,14 @@ pub async fn assert_quiet(client: &mut Client, quiet: Duration) {
     }
 }
 
+/// Publishes `status` (and no field) for `resource`; the seq it was given.
+pub async fn set_status(client: &mut Client, resource: &str, status: &str) -> u64 {
+    client
+        .publish(resource, Some(status), fields(&[]))
+        .await
+        .unwrap()
+}
+
 /// Asserts the session still answers: a `ping` gets its `pong`.
 pub async fn assert_answers_ping(client: &mut Client) {
     let id = client.next_id();
