@@ -4,6 +4,7 @@
 
 mod support;
 
+use fillstack_loadtest::Client;
 use fillstack_protocol::{ClientFrame, ErrorCode, HistoryEntry, Scalar, ServerFrame, Status};
 use support::*;
 
@@ -161,30 +162,27 @@ async fn history_returns_deltas_after_since_and_says_when_older_ones_are_gone() 
             .await
             .unwrap();
     }
-    let id = client.next_id();
-    let frame = ClientFrame::History {
-        id,
-        resource: "svc/h".into(),
-        since: 5,
-        limit: Some(2),
-    };
-    let ServerFrame::History {
-        deltas, complete, ..
-    } = client.request(&frame, secs(5)).await.unwrap()
-    else {
-        panic!()
-    };
-    assert_eq!(
-        deltas.iter().map(HistoryEntry::seq).collect::<Vec<_>>(),
-        vec![6, 7]
-    );
+    let (seqs, complete) = history(&mut client, "svc/h", 5, Some(2)).await;
+    assert_eq!(seqs, vec![6, 7]);
     assert!(complete);
+    let (seqs, complete) = history(&mut client, "svc/h", 0, None).await;
+    assert_eq!(seqs, vec![4, 5, 6, 7, 8]);
+    assert!(!complete, "seqs 1 to 3 were trimmed");
+}
+
+/// The seqs a `history` request answers with, and whether they are complete.
+async fn history(
+    client: &mut Client,
+    resource: &str,
+    since: u64,
+    limit: Option<u64>,
+) -> (Vec<u64>, bool) {
     let id = client.next_id();
     let frame = ClientFrame::History {
         id,
-        resource: "svc/h".into(),
-        since: 0,
-        limit: None,
+        resource: resource.into(),
+        since,
+        limit,
     };
     let ServerFrame::History {
         deltas, complete, ..
@@ -192,9 +190,5 @@ async fn history_returns_deltas_after_since_and_says_when_older_ones_are_gone() 
     else {
         panic!()
     };
-    assert_eq!(
-        deltas.iter().map(HistoryEntry::seq).collect::<Vec<_>>(),
-        vec![4, 5, 6, 7, 8]
-    );
-    assert!(!complete, "seqs 1 to 3 were trimmed");
+    (deltas.iter().map(HistoryEntry::seq).collect(), complete)
 }

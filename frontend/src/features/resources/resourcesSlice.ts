@@ -12,15 +12,7 @@ import {
   prepareAutoBatched,
   type PayloadAction,
 } from "@reduxjs/toolkit";
-import type {
-  DeltaFrame,
-  Fields,
-  Labels,
-  RemovedFrame,
-  Seq,
-  SnapshotFrame,
-  Status,
-} from "@protocol/frames";
+import type { DeltaFrame, RemovedFrame, Seq, SnapshotFrame, Status } from "@protocol/frames";
 import { STATUSES } from "@protocol/frames";
 import { checkPattern, matchesPattern } from "../../common/pattern";
 import { signedOut, tokenSubmitted } from "../auth/authSlice";
@@ -35,14 +27,11 @@ export interface LastChange {
   keys: string[];
 }
 
-/** One resource's state as the SPA holds it. */
-export interface Resource {
-  resource: string;
-  seq: Seq;
-  status: Status;
-  fields: Fields;
-  labels: Labels;
-  updated_at: number;
+/** One resource's state as the SPA holds it: a snapshot's state, plus what changed last. */
+export interface Resource extends Pick<
+  SnapshotFrame,
+  "resource" | "seq" | "status" | "fields" | "labels" | "updated_at"
+> {
   ttl_ms: number | null;
   lastChange: LastChange | null;
 }
