@@ -101,6 +101,8 @@ async fn roles_and_scopes_limit_every_socket_operation() {
         id,
         pattern: "**".into(),
         since: None,
+        epoch: None,
+        more: false,
     })
     .await;
     assert_eq!(

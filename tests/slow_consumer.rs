@@ -59,6 +59,8 @@ async fn slow_subscriber_gets_one_reset_snapshot_not_a_gap() {
         id: 2,
         pattern: "svc/*".into(),
         since: None,
+        epoch: None,
+        more: false,
     }))
     .await;
     assert!(matches!(
@@ -116,6 +118,8 @@ async fn a_client_that_stays_unreadable_is_closed_4009() {
         id: 2,
         pattern: "svc/*".into(),
         since: None,
+        epoch: None,
+        more: false,
     };
     slow.send(&Codec::MsgPack.encode(&sub)).await;
     let mut publisher = hub.client().await;

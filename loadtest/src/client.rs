@@ -309,6 +309,8 @@ impl Client {
             id,
             pattern: pattern.to_owned(),
             since,
+            epoch: None,
+            more: false,
         };
         match self.request(&sub, Duration::from_secs(10)).await? {
             ServerFrame::Ok { count, .. } => Ok(count.unwrap_or(0)),

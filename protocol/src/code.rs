@@ -52,6 +52,11 @@ pub enum CloseCode {
     Normal = 1000,
     /// 1001: the hub is shutting down; reconnect and resume with `since`.
     GoingAway = 1001,
+    /// 1002: a WebSocket protocol error (RFC 6455: unmasked client frame, reserved
+    /// bits or opcodes, a bad control frame, a continuation without a start).
+    ProtocolError = 1002,
+    /// 1003: a text frame on the MessagePack subprotocol, or a binary one on JSON.
+    UnsupportedData = 1003,
     /// 1007: bytes that are not a frame at all.
     Undecodable = 1007,
     /// 1008: origin or policy refused.
@@ -66,6 +71,8 @@ pub enum CloseCode {
     RateLimitAbuse = 4008,
     /// 4009: the client did not read fast enough (slow consumer).
     SlowConsumer = 4009,
+    /// 4010: the client answered neither pings nor anything else for two heartbeats.
+    HeartbeatMissed = 4010,
 }
 
 impl CloseCode {

@@ -102,6 +102,13 @@ pub enum ClientFrame {
         /// Resource id to the last seq the client saw, for resuming.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<BTreeMap<String, Seq>>,
+        /// The `epoch` of the `welcome` that `since` was seen under; another
+        /// epoch means the hub's data was replaced and `since` is not trusted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        epoch: Option<String>,
+        /// True when more of `since` follows in later `sub` frames of this pattern.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
     },
     /// Stops watching `pattern`.
     Unsub {
@@ -209,6 +216,8 @@ pub enum ServerFrame {
         max_frame_bytes: u64,
         /// The session's roles.
         roles: Vec<String>,
+        /// The store's incarnation: made when the data dir was created.
+        epoch: String,
     },
     /// A request succeeded; `count` for `sub` is how many resources matched.
     Ok {
@@ -241,6 +250,10 @@ pub enum ServerFrame {
         deltas: Vec<HistoryEntry>,
         /// False when older deltas were no longer kept.
         complete: bool,
+        /// True when the answer was cut to stay within its size bound; ask again
+        /// with `since` = the last seq it carries.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
     },
     /// A request failed, or the frame was not understood.
     Error {

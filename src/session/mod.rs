@@ -202,7 +202,9 @@ impl SessionActor {
         };
         match request {
             Request::Hello { .. } => unreachable!("answered above"),
-            Request::Subscribe { id, pattern, since } => {
+            Request::Subscribe {
+                id, pattern, since, ..
+            } => {
                 grants.allow_pattern(&pattern)?;
                 if let Some(limits) = &self.credentials.limits
                     && !self.patterns.contains(&pattern)
@@ -362,6 +364,7 @@ impl SessionActor {
             resource: resource.to_string(),
             deltas: page.entries,
             complete: page.complete,
+            more: false,
         });
         Ok(())
     }

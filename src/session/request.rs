@@ -34,6 +34,10 @@ pub enum Request {
         id: RequestId,
         pattern: Pattern,
         since: BTreeMap<ResourceId, Seq>,
+        /// The epoch `since` was seen under, when the client knows one.
+        epoch: Option<String>,
+        /// More of `since` follows in later `sub` frames of this pattern.
+        more: bool,
     },
     Unsubscribe {
         id: RequestId,
@@ -65,7 +69,13 @@ impl TryFrom<ClientFrame> for Request {
     fn try_from(frame: ClientFrame) -> Result<Self, Rejection> {
         Ok(match frame {
             ClientFrame::Hello { id, token, .. } => Self::Hello { id, token },
-            ClientFrame::Sub { id, pattern, since } => {
+            ClientFrame::Sub {
+                id,
+                pattern,
+                since,
+                epoch,
+                more,
+            } => {
                 let since = since
                     .unwrap_or_default()
                     .into_iter()
@@ -74,6 +84,8 @@ impl TryFrom<ClientFrame> for Request {
                     id,
                     pattern: pattern_of(&pattern)?,
                     since: since.collect::<Result<_, Rejection>>()?,
+                    epoch,
+                    more,
                 }
             }
             ClientFrame::Unsub { id, pattern } => Self::Unsubscribe {

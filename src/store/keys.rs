@@ -5,13 +5,15 @@
 //! - `l\0<key>\0<seq as 8 big-endian bytes>`: a sealed *chunk* of older log
 //!   entries, named by the seq of its last entry, so one key's chunks sort by seq
 //!   and a range scan from `after + 1` finds every chunk holding a later entry;
-//! - `m\0format`: the layout's version.
+//! - `m\0format`: the layout's version;
+//! - `m\0epoch`: the store's incarnation, made when the store is first opened.
 //!
 //! Keys never contain `\0` (resource ids cannot).
 
 pub const HEAD_PREFIX: &[u8] = b"h\0";
 const CHUNK_PREFIX: &[u8] = b"l\0";
 pub const FORMAT_KEY: &[u8] = b"m\0format";
+pub const EPOCH_KEY: &[u8] = b"m\0epoch";
 
 pub fn head_key(key: &str) -> Vec<u8> {
     [HEAD_PREFIX, key.as_bytes()].concat()

@@ -28,7 +28,7 @@ mod record;
 
 use crate::metrics::METRICS;
 
-use keys::{FORMAT_KEY, HEAD_PREFIX, chunk_key, chunk_prefix, chunk_seq, head_key};
+use keys::{EPOCH_KEY, FORMAT_KEY, HEAD_PREFIX, chunk_key, chunk_prefix, chunk_seq, head_key};
 use record::Head;
 
 /// Entries sealed together in one chunk record.
@@ -98,6 +98,7 @@ pub struct Store {
     failed: Arc<AtomicBool>,
     committer: Arc<std::sync::Mutex<Option<thread::JoinHandle<()>>>>,
     keep: u64,
+    epoch: Arc<str>,
 }
 
 /// Resolves when a commit is durable (or failed).
@@ -117,6 +118,7 @@ impl Store {
             .open()
             .map_err(|e| open_error(e.to_string()))?;
         check_format(&db).map_err(open_error)?;
+        let epoch = read_or_make_epoch(&db).map_err(open_error)?;
         let (commits, queue) = mpsc::channel(COMMIT_QUEUE);
         let failed = Arc::new(AtomicBool::new(false));
         let committer = Committer {
@@ -135,7 +137,15 @@ impl Store {
             failed,
             committer: Arc::new(std::sync::Mutex::new(Some(committer))),
             keep,
+            epoch,
         })
+    }
+
+    /// The store's incarnation: made once when its directory is first opened (by
+    /// this build or, for older stores, on their first open by it), so a client's
+    /// `since` from another incarnation is recognised as untrustworthy.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
     }
 
     /// Queues a commit; the ticket resolves once it is flushed. Commits handed in
@@ -470,6 +480,18 @@ fn check_format(db: &sled::Db) -> Result<(), String> {
             String::from_utf8_lossy(FORMAT)
         )),
     }
+}
+
+/// The store's epoch, made (random, 64 bits, hex) and flushed on first open.
+fn read_or_make_epoch(db: &sled::Db) -> Result<Arc<str>, String> {
+    if let Some(epoch) = db.get(EPOCH_KEY).map_err(|e| e.to_string())? {
+        return Ok(String::from_utf8_lossy(&epoch).into());
+    }
+    let epoch = format!("e-{:016x}", rand::random::<u64>());
+    db.insert(EPOCH_KEY, epoch.as_bytes())
+        .map_err(|e| e.to_string())?;
+    db.flush().map_err(|e| e.to_string())?;
+    Ok(epoch.into())
 }
 
 #[cfg(test)]

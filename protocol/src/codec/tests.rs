@@ -30,6 +30,8 @@ fn client_fixtures() -> Vec<(&'static str, ClientFrame)> {
                 id: 2,
                 pattern: "svc/**".into(),
                 since: Some(since),
+                epoch: Some("e-5f3c2a9b1d".into()),
+                more: false,
             },
         ),
         (
@@ -106,6 +108,7 @@ fn server_fixtures() -> Vec<(&'static str, ServerFrame)> {
                 heartbeat_ms: 25_000,
                 max_frame_bytes: 65_536,
                 roles: vec!["admin".into()],
+                epoch: "e-5f3c2a9b1d".into(),
             },
         ),
         (
@@ -139,6 +142,7 @@ fn server_fixtures() -> Vec<(&'static str, ServerFrame)> {
                 resource: "svc/api/latency".into(),
                 deltas: vec![HistoryEntry::Delta(delta()), HistoryEntry::Removed(removed)],
                 complete: true,
+                more: false,
             },
         ),
         (
