@@ -67,6 +67,8 @@ pub struct Config {
     pub health_interval: Duration,
     /// Rate limits; `None` when off (no auth and no `[limits]` in the file).
     pub limits: Option<crate::limits::LimitSettings>,
+    /// The hub's clock (the wall clock; tests move a manual one).
+    pub clock: crate::clock::Clock,
 }
 
 /// How tokens are checked, and the HS256 secret when there is one (to mint tokens).
@@ -107,6 +109,7 @@ impl Default for Config {
             auth_audience: None,
             limits: None,
             health_interval: Duration::from_secs(5),
+            clock: crate::clock::Clock::system(),
         }
     }
 }

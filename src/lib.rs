@@ -12,6 +12,7 @@
 //! are used throughout.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -75,7 +76,7 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
         .map(|_| Arbiter::new())
         .collect();
     let handles: Vec<ArbiterHandle> = arbiters.iter().map(Arbiter::handle).collect();
-    let hub = Hub::open(store, handles)?;
+    let hub = Hub::open(store, handles, config.clock.clone())?;
     let draining = Arc::new(AtomicBool::new(false));
     let state = AppState {
         hub: hub.clone(),

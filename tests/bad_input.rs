@@ -147,6 +147,29 @@ async fn closed_after(hub: &TestHub, message: Message) -> (Option<u16>, String) 
 }
 
 #[actix_web::test]
+async fn a_frame_of_the_other_subprotocols_type_closes_1003() {
+    let hub = TestHub::start().await;
+    assert_eq!(
+        closed_after(&hub, Message::Text("{\"t\":\"ping\",\"id\":1}".into())).await,
+        (
+            Some(1003),
+            "this session speaks fillstack.v1.msgpack: binary frames only".into()
+        )
+    );
+    let mut json = hub.json_client().await;
+    let ping = Codec::MsgPack.encode(&ClientFrame::Ping { id: 1 });
+    json.send_message(Message::Binary(ping)).await.unwrap();
+    let closed = json.closed_within(secs(5)).await.unwrap();
+    assert_eq!(
+        (closed.code, closed.reason.as_str()),
+        (
+            Some(1003),
+            "this session speaks fillstack.v1.json: text frames only"
+        )
+    );
+}
+
+#[actix_web::test]
 async fn bytes_that_are_not_a_frame_close_1007_and_oversized_frames_close_1009() {
     let hub = TestHub::start().await;
     let array = Codec::MsgPack.encode(&vec![1, 2, 3]);
@@ -154,9 +177,13 @@ async fn bytes_that_are_not_a_frame_close_1007_and_oversized_frames_close_1009()
         closed_after(&hub, Message::Binary(array)).await,
         (Some(1007), "a frame must be a MessagePack map".into())
     );
-    let text = Message::Text("[1,2]".into());
+    let mut json = hub.json_client().await;
+    json.send_message(Message::Text("[1,2]".into()))
+        .await
+        .unwrap();
+    let closed = json.closed_within(secs(5)).await.unwrap();
     assert_eq!(
-        closed_after(&hub, text).await,
+        (closed.code, closed.reason),
         (Some(1007), "a frame must be a JSON object".into())
     );
     let mut trailing = Codec::MsgPack.encode(&ClientFrame::Ping { id: 1 }).to_vec();

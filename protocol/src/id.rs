@@ -54,6 +54,14 @@ impl ResourceId {
     }
 }
 
+// Ids hash, compare and order as their text, so maps keyed by id can be
+// searched (and range-scanned) with a `&str`.
+impl std::borrow::Borrow<str> for ResourceId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for ResourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -116,6 +124,15 @@ impl Pattern {
                 .map_err(explain);
         }
         ResourceId::parse(pattern).map(Self::Exact).map_err(explain)
+    }
+
+    /// The prefix every id this pattern matches starts with (`""` for `**`).
+    pub fn prefix(&self) -> String {
+        match self {
+            Self::All => String::new(),
+            Self::Exact(id) => id.to_string(),
+            Self::Children(prefix) | Self::Descendants(prefix) => format!("{prefix}/"),
+        }
     }
 
     /// Whether `id` is watched by this pattern.

@@ -67,6 +67,7 @@ pub async fn upgrade(
         state.sessions.clone(),
         credentials,
     );
+    let stream = crate::session::gate::Gated::new(stream, session.outbox().clone());
     SessionActor::create(move |ctx| {
         ctx.add_stream(stream);
         session

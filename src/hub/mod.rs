@@ -3,26 +3,28 @@
 //! concurrent map, and only creating one takes a shard's write lock, so the publish
 //! path crosses no central actor and no global lock.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 
 use actix::prelude::*;
 use dashmap::DashMap;
-use fillstack_protocol::{CloseCode, Pattern, ResourceId, Seq};
+use fillstack_protocol::{CloseCode, Pattern, ResourceId};
 
 pub mod health;
 mod patterns;
 
 use patterns::PatternIndex;
 
+use crate::clock::Clock;
 use crate::outbox::Outbox;
-use crate::resource::ResourceActor;
-use crate::resource::messages::{Subscribe, SubscriberGone, SubscriberId, Unsubscribe};
+use crate::resource::messages::{CheckTtl, SessionClosed, SessionId};
 use crate::resource::state::ResourceState;
+use crate::resource::{ResourceActor, Retire};
 use crate::store::{Store, StoreError};
 
-/// Messages a resource actor may hold before senders wait (`send().await`).
+/// Messages a resource actor may hold before senders wait (`send().await`) or
+/// are refused (`try_send`: a publish answers `unavailable`).
 const RESOURCE_MAILBOX: usize = 1024;
 
 #[derive(Clone)]
@@ -38,27 +40,38 @@ pub struct Hub {
 }
 
 struct Inner {
+    /// Every resource with an actor: the live ones and recently deleted ones
+    /// (a deleted resource's actor retires after `RETIRE_AFTER`; its seq stays in
+    /// the store). Bounded by the resources that exist plus those deleted lately.
     resources: DashMap<ResourceId, ResourceEntry>,
+    /// The same ids in order, so a pattern finds its matches by a range scan,
+    /// not by reading every id. Written only when an actor starts or retires.
+    ordered: RwLock<BTreeSet<ResourceId>>,
     watchers: RwLock<PatternIndex>,
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: AtomicUsize,
     store: Store,
-    sessions: DashMap<SubscriberId, Outbox>,
+    clock: Clock,
+    sessions: DashMap<SessionId, Outbox>,
     next_session: AtomicU64,
 }
 
 /// The resources a new subscription covers, found when it was taken.
 pub struct Matches {
-    /// (id, actor) of every known resource matching, live or deleted.
+    /// (id, actor) of every resource with an actor that matches, live or deleted.
     pub resources: Vec<(ResourceId, Addr<ResourceActor>)>,
     /// How many of them exist now.
     pub live: usize,
 }
 
 impl Hub {
-    /// Loads every resource from the store and starts its actor, spreading actors
-    /// over `arbiters`.
-    pub fn open(store: Store, arbiters: Vec<ArbiterHandle>) -> Result<Self, StoreError> {
+    /// Loads every existing resource from the store and starts its actor,
+    /// spreading actors over `arbiters`. Deleted resources stay in the store only.
+    pub fn open(
+        store: Store,
+        arbiters: Vec<ArbiterHandle>,
+        clock: Clock,
+    ) -> Result<Self, StoreError> {
         assert!(
             !arbiters.is_empty(),
             "resource actors need at least one arbiter"
@@ -66,10 +79,12 @@ impl Hub {
         let hub = Self {
             inner: Arc::new(Inner {
                 resources: DashMap::new(),
+                ordered: RwLock::default(),
                 watchers: RwLock::new(PatternIndex::default()),
                 arbiters,
                 next_arbiter: AtomicUsize::new(0),
                 store: store.clone(),
+                clock,
                 sessions: DashMap::new(),
                 next_session: AtomicU64::new(1),
             }),
@@ -84,8 +99,12 @@ impl Hub {
                 continue;
             };
             let state = ResourceActor::decode_state(&bytes)?;
+            if !state.exists {
+                continue;
+            }
             let entry = hub.start(id.clone(), state, Vec::new());
-            hub.inner.resources.insert(id, entry);
+            hub.inner.resources.insert(id.clone(), entry);
+            hub.ordered_mut().insert(id);
         }
         Ok(hub)
     }
@@ -94,7 +113,7 @@ impl Hub {
         &self,
         id: ResourceId,
         state: ResourceState,
-        watchers: Vec<(SubscriberId, Outbox, Pattern)>,
+        watchers: Vec<(SessionId, Outbox, Pattern)>,
     ) -> ResourceEntry {
         self.start_with(id, state, watchers, |actor| actor)
     }
@@ -103,20 +122,25 @@ impl Hub {
         &self,
         id: ResourceId,
         state: ResourceState,
-        watchers: Vec<(SubscriberId, Outbox, Pattern)>,
+        watchers: Vec<(SessionId, Outbox, Pattern)>,
         prepare: impl FnOnce(ResourceActor) -> ResourceActor,
     ) -> ResourceEntry {
         let index =
             self.inner.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.inner.arbiters.len();
         crate::metrics::METRICS.actor_started(index);
         let live = Arc::new(AtomicBool::new(state.exists));
-        let actor = prepare(ResourceActor::new(
-            id,
-            state,
-            self.inner.store.clone(),
-            live.clone(),
-            watchers,
-        ));
+        let retire = retire(Arc::downgrade(&self.inner), id.clone(), live.clone());
+        let actor = prepare(
+            ResourceActor::new(
+                id,
+                state,
+                self.inner.store.clone(),
+                self.inner.clock.clone(),
+                live.clone(),
+                watchers,
+            )
+            .retiring_with(retire),
+        );
         let actor = ResourceActor::start_in_arbiter(&self.inner.arbiters[index], move |ctx| {
             ctx.set_mailbox_capacity(RESOURCE_MAILBOX);
             actor
@@ -124,35 +148,46 @@ impl Hub {
         ResourceEntry { actor, live }
     }
 
-    /// The actor of a known resource (live or deleted). An actor that stopped
-    /// (a panic in one of its handlers) is replaced from the store first.
+    fn ordered_mut(&self) -> std::sync::RwLockWriteGuard<'_, BTreeSet<ResourceId>> {
+        self.inner
+            .ordered
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn ordered(&self) -> std::sync::RwLockReadGuard<'_, BTreeSet<ResourceId>> {
+        self.inner
+            .ordered
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The hub's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The actor of a resource that has one (live or recently deleted). An actor
+    /// that stopped without retiring (a panic in a handler) is replaced from the
+    /// store first.
     pub fn find(&self, id: &ResourceId) -> Option<Addr<ResourceActor>> {
         let actor = self.inner.resources.get(id)?.actor.clone();
         if actor.connected() {
             return Some(actor);
         }
-        Some(self.replace_dead(id))
+        self.replace_dead(id)
     }
 
     /// Starts a new actor for `id` from its stored state, with every subscriber
     /// whose pattern matches; it sends each a reset snapshot.
-    fn replace_dead(&self, id: &ResourceId) -> Addr<ResourceActor> {
-        let Some(mut slot) = self.inner.resources.get_mut(id) else {
-            return self.find_or_create(id);
-        };
+    fn replace_dead(&self, id: &ResourceId) -> Option<Addr<ResourceActor>> {
+        let mut slot = self.inner.resources.get_mut(id)?;
         if slot.actor.connected() {
             // Someone else replaced it meanwhile: use theirs.
-            return slot.actor.clone();
+            return Some(slot.actor.clone());
         }
         tracing::error!(resource = %id, "resource actor stopped unexpectedly; restarting it from the store");
-        let state = match self.inner.store.state(id.as_str()) {
-            Ok(Some(bytes)) => ResourceActor::decode_state(&bytes).unwrap_or_default(),
-            Ok(None) => ResourceState::default(),
-            Err(error) => {
-                tracing::error!(resource = %id, %error, "cannot read the resource's state");
-                ResourceState::default()
-            }
-        };
+        let state = self.stored_state(id).unwrap_or_default();
         let watchers = self.watchers().matching(id);
         *slot = self.start_with(
             id.clone(),
@@ -160,25 +195,66 @@ impl Hub {
             watchers,
             ResourceActor::replacing_a_dead_one,
         );
-        slot.actor.clone()
+        Some(slot.actor.clone())
     }
 
-    /// The actor of `id`, started (with every matching subscriber) if unknown.
+    /// The stored state of `id` (a tombstone once deleted), if the store has one.
+    fn stored_state(&self, id: &ResourceId) -> Option<ResourceState> {
+        match self.inner.store.state(id.as_str()) {
+            Ok(Some(bytes)) => match ResourceActor::decode_state(&bytes) {
+                Ok(state) => Some(state),
+                Err(error) => {
+                    tracing::error!(resource = %id, %error, "cannot read the resource's state");
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(error) => {
+                tracing::error!(resource = %id, %error, "cannot read the resource's state");
+                None
+            }
+        }
+    }
+
+    /// The actor of `id`, started (from its tombstone if it was deleted, with every
+    /// matching subscriber) if it has none.
     pub fn find_or_create(&self, id: &ResourceId) -> Addr<ResourceActor> {
         if let Some(actor) = self.find(id) {
             return actor;
         }
+        self.start_if_absent(id, true)
+            .unwrap_or_else(|| unreachable!("a resource may always be created"))
+    }
+
+    /// The actor of `id` if it has one or the store knows it (a tombstone: its
+    /// actor then answers `since` with `removed` and retires); `None` for an id
+    /// the hub never held.
+    pub fn find_or_load(&self, id: &ResourceId) -> Option<Addr<ResourceActor>> {
+        if let Some(actor) = self.find(id) {
+            return Some(actor);
+        }
+        self.start_if_absent(id, false)
+    }
+
+    fn start_if_absent(&self, id: &ResourceId, create: bool) -> Option<Addr<ResourceActor>> {
         // The shard stays write-locked while the watchers are read, so a concurrent
         // `sub` either is among them or finds this resource when it scans.
-        self.inner
-            .resources
-            .entry(id.clone())
-            .or_insert_with(|| {
+        let entry = match self.inner.resources.entry(id.clone()) {
+            dashmap::Entry::Occupied(entry) => return Some(entry.get().actor.clone()),
+            dashmap::Entry::Vacant(vacant) => {
+                let state = match self.stored_state(id) {
+                    Some(state) => state,
+                    None if create => ResourceState::default(),
+                    None => return None,
+                };
                 let watchers = self.watchers().matching(id);
-                self.start(id.clone(), ResourceState::default(), watchers)
-            })
-            .actor
-            .clone()
+                let entry = self.start(id.clone(), state, watchers);
+                vacant.insert(entry.clone());
+                entry
+            }
+        };
+        self.ordered_mut().insert(id.clone());
+        Some(entry.actor)
     }
 
     fn watchers(&self) -> std::sync::RwLockReadGuard<'_, PatternIndex> {
@@ -196,88 +272,93 @@ impl Hub {
     }
 
     /// Registers `pattern` for resources created from now on, and returns those that
-    /// already match. The caller then sends each a `Subscribe`.
-    pub fn watch(&self, subscriber: SubscriberId, outbox: &Outbox, pattern: &Pattern) -> Matches {
+    /// have an actor now. The caller (the session's ordered control path) then
+    /// sends each a `Subscribe`.
+    pub fn watch(&self, session: SessionId, outbox: &Outbox, pattern: &Pattern) -> Matches {
         self.watchers_mut()
-            .add(pattern.clone(), subscriber, outbox.clone());
-        let mut live = 0;
-        let resources = self
-            .inner
-            .resources
+            .add(pattern.clone(), session, outbox.clone());
+        let resources = self.matching(pattern);
+        let live = resources
             .iter()
-            .filter(|entry| pattern.matches(entry.key()))
-            .map(|entry| {
-                live += usize::from(entry.live.load(Ordering::Acquire));
-                (entry.key().clone(), entry.actor.clone())
+            .filter(|(id, _)| {
+                self.inner
+                    .resources
+                    .get(id)
+                    .is_some_and(|entry| entry.live.load(Ordering::Acquire))
             })
-            .collect();
+            .count();
         Matches { resources, live }
     }
 
-    /// Subscribes to every match, with `since` for resuming; resolves when every
-    /// resource has queued its first frames.
-    pub async fn subscribe_all(
-        matches: Vec<(ResourceId, Addr<ResourceActor>)>,
-        subscriber: SubscriberId,
-        outbox: Outbox,
-        pattern: Pattern,
-        since: BTreeMap<ResourceId, Seq>,
-    ) {
-        let sends = matches.into_iter().map(|(id, actor)| {
-            let since = since.get(&id).copied();
-            let subscribe = Subscribe {
-                subscriber,
-                outbox: outbox.clone(),
-                pattern: pattern.clone(),
-                since,
-            };
-            actor.send(subscribe)
-        });
-        // A resource that stopped has nothing to send; the others are unaffected.
-        let _ = futures_util::future::join_all(sends).await;
+    /// Stops watching `pattern` for new resources; returns the actors it matches,
+    /// which the caller sends an `Unsubscribe`.
+    pub fn unwatch(
+        &self,
+        session: SessionId,
+        pattern: &Pattern,
+    ) -> Vec<(ResourceId, Addr<ResourceActor>)> {
+        self.watchers_mut().remove(pattern, session);
+        self.matching(pattern)
     }
 
-    /// Stops watching `pattern`, here and in every resource it matched.
-    pub fn unwatch(&self, subscriber: SubscriberId, pattern: &Pattern) {
-        self.watchers_mut().remove(pattern, subscriber);
-        for entry in self
-            .inner
-            .resources
-            .iter()
-            .filter(|entry| pattern.matches(entry.key()))
-        {
-            let actor = entry.actor.clone();
-            let unsubscribe = Unsubscribe {
-                subscriber,
-                pattern: pattern.clone(),
-            };
-            actix::spawn(async move { actor.send(unsubscribe).await });
+    /// Every resource with an actor that `pattern` matches, found by a range scan
+    /// of the ordered ids (work in proportion to the matches, not to the hub).
+    pub fn matching(&self, pattern: &Pattern) -> Vec<(ResourceId, Addr<ResourceActor>)> {
+        let ids = self.ids_matching(pattern);
+        ids.into_iter()
+            .filter_map(|id| {
+                let actor = self.inner.resources.get(&id)?.actor.clone();
+                Some((id, actor))
+            })
+            .collect()
+    }
+
+    fn ids_matching(&self, pattern: &Pattern) -> Vec<ResourceId> {
+        let ordered = self.ordered();
+        if let Pattern::Exact(id) = pattern {
+            return ordered.get(id.as_str()).cloned().into_iter().collect();
         }
+        let prefix = pattern.prefix();
+        ordered
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|id| id.as_str().starts_with(&prefix))
+            .filter(|id| pattern.matches(id))
+            .cloned()
+            .collect()
     }
 
     /// A new session: its id, and its outbox registered for shutdown.
-    pub fn open_session(&self, outbox: &Outbox) -> SubscriberId {
-        let id = self.inner.next_session.fetch_add(1, Ordering::Relaxed);
+    pub fn open_session(&self, outbox: &Outbox) -> SessionId {
+        let id = SessionId(self.inner.next_session.fetch_add(1, Ordering::Relaxed));
         self.inner.sessions.insert(id, outbox.clone());
         id
     }
 
-    /// A session ended: forget it everywhere it subscribed.
-    pub fn close_session(&self, subscriber: SubscriberId, patterns: &[Pattern]) {
-        self.inner.sessions.remove(&subscriber);
+    /// A session ended: forget it in the index and tell every resource its
+    /// patterns match. A resource whose mailbox is full is not waited for: it
+    /// drops the session at its next delivery, when the closed outbox refuses it.
+    pub fn close_session(&self, session: SessionId, patterns: &[Pattern]) {
+        self.inner.sessions.remove(&session);
         let mut watchers = self.watchers_mut();
         for pattern in patterns {
-            watchers.remove(pattern, subscriber);
+            watchers.remove(pattern, session);
         }
         drop(watchers);
-        for entry in self
-            .inner
-            .resources
-            .iter()
-            .filter(|entry| patterns.iter().any(|p| p.matches(entry.key())))
-        {
-            let actor = entry.actor.clone();
-            actix::spawn(async move { actor.send(SubscriberGone { subscriber }).await });
+        for pattern in patterns {
+            for (_, actor) in self.matching(pattern) {
+                let _ = actor.try_send(SessionClosed { session });
+            }
+        }
+    }
+
+    /// Asks every resource with a TTL to look at the clock now (for a test clock
+    /// moved by hand; the wall clock needs no asking).
+    pub fn check_ttls(&self) {
+        for entry in self.inner.resources.iter() {
+            let _ = entry.actor.try_send(CheckTtl);
         }
     }
 
@@ -316,24 +397,42 @@ impl Hub {
         self.watchers().len()
     }
 
-    /// Every known resource matching `pattern` (live or deleted), for queries that
-    /// read many resources.
+    /// Every resource with an actor matching `pattern` (live or lately deleted),
+    /// in id order, for queries that read many resources.
     pub fn resources_matching(&self, pattern: &Pattern) -> Vec<ResourceId> {
-        let mut ids: Vec<ResourceId> = self
-            .inner
-            .resources
-            .iter()
-            .filter(|entry| pattern.matches(entry.key()))
-            .map(|entry| entry.key().clone())
-            .collect();
-        ids.sort_unstable();
-        ids
+        self.ids_matching(pattern)
+    }
+
+    /// Resources with an actor (live or lately deleted): what the registry holds.
+    pub fn registry_len(&self) -> usize {
+        self.inner.resources.len()
     }
 
     /// The store, for health checks and shutdown.
     pub fn store(&self) -> &Store {
         &self.inner.store
     }
+}
+
+/// What a retiring actor calls: it leaves the registry, unless another actor
+/// took its place meanwhile (the `live` flag is the actor's own).
+fn retire(hub: Weak<Inner>, id: ResourceId, live: Arc<AtomicBool>) -> Retire {
+    Box::new(move || {
+        let Some(inner) = hub.upgrade() else {
+            return;
+        };
+        let removed = inner
+            .resources
+            .remove_if(&id, |_, entry| Arc::ptr_eq(&entry.live, &live))
+            .is_some();
+        if removed {
+            inner
+                .ordered
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(id.as_str());
+        }
+    })
 }
 
 #[cfg(test)]

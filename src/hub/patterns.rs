@@ -7,18 +7,18 @@ use fillstack_protocol::{Pattern, ResourceId};
 
 use crate::metrics::METRICS;
 use crate::outbox::Outbox;
-use crate::resource::messages::SubscriberId;
+use crate::resource::messages::SessionId;
 
 /// Subscribers by pattern. Touched by `sub`, `unsub` and resource creation only,
 /// never by a publish.
 #[derive(Default)]
 pub struct PatternIndex {
-    patterns: HashMap<Pattern, HashMap<SubscriberId, Outbox>>,
+    patterns: HashMap<Pattern, HashMap<SessionId, Outbox>>,
 }
 
 impl PatternIndex {
     /// `subscriber` now watches `pattern`.
-    pub fn add(&mut self, pattern: Pattern, subscriber: SubscriberId, outbox: Outbox) {
+    pub fn add(&mut self, pattern: Pattern, subscriber: SessionId, outbox: Outbox) {
         if self
             .patterns
             .entry(pattern)
@@ -31,7 +31,7 @@ impl PatternIndex {
     }
 
     /// `subscriber` no longer watches `pattern`.
-    pub fn remove(&mut self, pattern: &Pattern, subscriber: SubscriberId) {
+    pub fn remove(&mut self, pattern: &Pattern, subscriber: SessionId) {
         if let Some(watchers) = self.patterns.get_mut(pattern) {
             if watchers.remove(&subscriber).is_some() {
                 METRICS.subscriptions.dec();
@@ -43,7 +43,7 @@ impl PatternIndex {
     }
 
     /// Every (subscriber, outbox, pattern) whose pattern matches `id`.
-    pub fn matching(&self, id: &ResourceId) -> Vec<(SubscriberId, Outbox, Pattern)> {
+    pub fn matching(&self, id: &ResourceId) -> Vec<(SessionId, Outbox, Pattern)> {
         self.patterns
             .iter()
             .filter(|(pattern, _)| pattern.matches(id))
@@ -72,10 +72,22 @@ mod tests {
     fn a_new_resource_finds_every_matching_subscriber_once_per_pattern() {
         let outbox = Outbox::new(Codec::MsgPack, OutboxLimits::default());
         let mut index = PatternIndex::default();
-        index.add(Pattern::parse("svc/**").unwrap(), 1, outbox.clone());
-        index.add(Pattern::parse("svc/*").unwrap(), 1, outbox.clone());
-        index.add(Pattern::parse("host/*").unwrap(), 2, outbox.clone());
-        index.add(Pattern::parse("**").unwrap(), 3, outbox.clone());
+        index.add(
+            Pattern::parse("svc/**").unwrap(),
+            SessionId(1),
+            outbox.clone(),
+        );
+        index.add(
+            Pattern::parse("svc/*").unwrap(),
+            SessionId(1),
+            outbox.clone(),
+        );
+        index.add(
+            Pattern::parse("host/*").unwrap(),
+            SessionId(2),
+            outbox.clone(),
+        );
+        index.add(Pattern::parse("**").unwrap(), SessionId(3), outbox.clone());
         let id = ResourceId::parse("svc/api").unwrap();
         let mut found: Vec<_> = index
             .matching(&id)
@@ -85,9 +97,13 @@ mod tests {
         found.sort();
         assert_eq!(
             found,
-            [(1, "svc/*".into()), (1, "svc/**".into()), (3, "**".into())]
+            [
+                (SessionId(1), "svc/*".into()),
+                (SessionId(1), "svc/**".into()),
+                (SessionId(3), "**".into())
+            ]
         );
-        index.remove(&Pattern::parse("**").unwrap(), 3);
+        index.remove(&Pattern::parse("**").unwrap(), SessionId(3));
         assert_eq!(index.matching(&id).len(), 2);
         assert_eq!(index.len(), 3);
     }

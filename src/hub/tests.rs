@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use fillstack_protocol::{Codec, ServerFrame};
 
 use super::*;
@@ -19,7 +17,9 @@ fn frames(outbox: &Outbox) -> Vec<ServerFrame> {
         .into_iter()
         .filter_map(|item| match item {
             Outbound::Delta { frame, .. }
-            | Outbound::ResetDone { frame, .. }
+            | Outbound::ResetDone {
+                frame: Some(frame), ..
+            }
             | Outbound::Reply { frame } => Some(Codec::MsgPack.decode(&frame).unwrap()),
             _ => None,
         })
@@ -37,7 +37,12 @@ fn up() -> Change {
 async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers_get_a_reset() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), 8 << 20, 100).unwrap();
-    let hub = Hub::open(store, vec![actix::Arbiter::current()]).unwrap();
+    let hub = Hub::open(
+        store,
+        vec![actix::Arbiter::current()],
+        crate::clock::Clock::system(),
+    )
+    .unwrap();
     let resource = id("svc/fragile");
     let actor = hub.find_or_create(&resource);
     assert_eq!(
@@ -47,15 +52,16 @@ async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers
 
     let outbox = Outbox::new(Codec::MsgPack, OutboxLimits::default());
     let pattern = Pattern::parse("svc/*").unwrap();
-    let matches = hub.watch(7, &outbox, &pattern);
-    Hub::subscribe_all(
-        matches.resources,
-        7,
-        outbox.clone(),
-        pattern,
-        BTreeMap::new(),
-    )
-    .await;
+    let matches = hub.watch(SessionId(7), &outbox, &pattern);
+    for (_, actor) in matches.resources {
+        let subscribe = crate::resource::messages::Subscribe {
+            session: SessionId(7),
+            outbox: outbox.clone(),
+            pattern: pattern.clone(),
+            since: crate::resource::Since::Fresh,
+        };
+        actor.send(subscribe).await.unwrap();
+    }
     assert!(matches!(&frames(&outbox)[..], [ServerFrame::Snapshot(s)] if !s.reset));
 
     assert!(

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use fillstack_protocol::{CloseCode, Codec, ResourceId, Seq, ServerFrame};
+use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
 use crate::metrics::METRICS;
@@ -48,6 +49,10 @@ struct Shared {
     codec: Codec,
     queue: Mutex<OutboundQueue>,
     ready: Notify,
+    /// Woken each time the writer takes a batch (room may have been made).
+    drained: Notify,
+    /// The session's reader, paused while the queue is over the soft limit.
+    reader: AtomicWaker,
     closed: AtomicBool,
 }
 
@@ -59,6 +64,8 @@ impl Outbox {
                 codec,
                 queue: Mutex::new(OutboundQueue::new(limits.soft, limits.hard)),
                 ready: Notify::new(),
+                drained: Notify::new(),
+                reader: AtomicWaker::new(),
                 closed: AtomicBool::new(false),
             }),
         }
@@ -112,19 +119,60 @@ impl Outbox {
         })
     }
 
-    /// Queues the fresh snapshot that ends a reset of `resource`; never conflated.
-    pub fn deliver_reset(&self, resource: &ResourceId, frame: Bytes) -> Pushed {
+    /// Queues what ends a reset of `resource` (a frame complete in itself, or
+    /// nothing); never absorbed or conflated.
+    pub fn deliver_reset(&self, resource: &ResourceId, frame: Option<Bytes>) -> Pushed {
         self.push(Outbound::ResetDone {
             resource: resource.clone(),
             frame,
         })
     }
 
-    /// Queues a reply to the session's own request; never conflated.
+    /// Queues a reply to the session's own request; never conflated, never an overflow.
     pub fn reply(&self, frame: &ServerFrame) -> Pushed {
         self.push(Outbound::Reply {
             frame: self.codec().encode(frame),
         })
+    }
+
+    /// Queues a reply once the queue has room for it under the hard limit: a large
+    /// answer (history) waits for a reading client rather than close it 4009.
+    pub async fn reply_when_room(&self, frame: Bytes) -> Pushed {
+        loop {
+            let drained = self.shared.drained.notified();
+            if self.is_closed() {
+                return Pushed::Closed;
+            }
+            if self.queue().has_room(frame.len()) {
+                return self.push(Outbound::Reply { frame });
+            }
+            drained.await;
+        }
+    }
+
+    /// Queues a `pong` (or a WebSocket pong's payload, when `websocket`); one waits at most.
+    pub fn pong(&self, frame: Bytes, websocket: bool) {
+        if self.is_closed() {
+            return;
+        }
+        if self.queue().push_pong(frame, websocket) == Pushed::Queued {
+            self.shared.ready.notify_one();
+        }
+    }
+
+    /// The payload of the pong marker just taken.
+    pub fn take_pong(&self, websocket: bool) -> Option<Bytes> {
+        self.queue().take_pong(websocket)
+    }
+
+    /// Whether more than the soft limit waits: the session reads no request meanwhile.
+    pub fn is_over_soft(&self) -> bool {
+        self.queue().is_over_soft()
+    }
+
+    /// Registers the reader to wake once the queue drains under the soft limit.
+    pub fn wake_when_drained(&self, waker: &std::task::Waker) {
+        self.shared.reader.register(waker);
     }
 
     /// Asks the writer to close the socket with `code`, after what is queued when
@@ -134,6 +182,8 @@ impl Outbox {
             METRICS.closed(code.as_u16());
             self.queue().close(code, reason, after_queued);
             self.shared.ready.notify_one();
+            self.shared.drained.notify_waiters();
+            self.shared.reader.wake();
         }
     }
 
@@ -142,9 +192,19 @@ impl Outbox {
         self.shared.ready.notified().await;
     }
 
-    /// Takes up to `max_bytes` of queued items (at least one, if any).
+    /// Takes up to `max_bytes` of queued items (at least one, if any), and wakes
+    /// whoever waits for room.
     pub fn take(&self, max_bytes: usize, into: &mut Vec<Outbound>) {
-        self.queue().take(max_bytes, into);
+        let mut queue = self.queue();
+        queue.take(max_bytes, into);
+        let is_over_soft = queue.is_over_soft();
+        drop(queue);
+        if !into.is_empty() {
+            self.shared.drained.notify_waiters();
+            if !is_over_soft {
+                self.shared.reader.wake();
+            }
+        }
     }
 
     /// The most bytes the queue ever held at once.

@@ -20,10 +20,21 @@ pub enum Outbound {
     /// Stands for deltas dropped by conflation: the writer asks the resource for a
     /// fresh snapshot with `reset: true`.
     Reset { resource: ResourceId },
-    /// That fresh snapshot; from here on the resource's deltas queue again.
-    ResetDone { resource: ResourceId, frame: Bytes },
-    /// An answer to the session's own request; never dropped.
+    /// What ends a reset (a fresh snapshot, `removed`, a new subscription's first
+    /// frame, or nothing when the session no longer watches the resource); from
+    /// here on the resource's deltas queue again. Never absorbed or conflated.
+    ResetDone {
+        resource: ResourceId,
+        frame: Option<Bytes>,
+    },
+    /// An answer to the session's own request; never dropped, never conflated and
+    /// never the cause of an overflow (the session stops reading requests while
+    /// its queue is over the soft limit, which bounds answers).
     Reply { frame: Bytes },
+    /// The `pong` frame in `latest_pong`: one queued at most, however many `ping`s.
+    Pong,
+    /// A WebSocket pong with the payload in `latest_ws_pong`: one queued at most.
+    WsPong,
     /// Close the socket with this code; nothing follows it.
     Close { code: CloseCode, reason: String },
 }
@@ -31,10 +42,9 @@ pub enum Outbound {
 impl Outbound {
     fn cost(&self) -> usize {
         match self {
-            Self::Delta { frame, .. } | Self::ResetDone { frame, .. } | Self::Reply { frame } => {
-                frame.len()
-            }
-            Self::Reset { .. } | Self::Close { .. } => RESET_COST,
+            Self::Delta { frame, .. } | Self::Reply { frame } => frame.len(),
+            Self::ResetDone { frame, .. } => frame.as_ref().map_or(RESET_COST, Bytes::len),
+            Self::Reset { .. } | Self::Close { .. } | Self::Pong | Self::WsPong => RESET_COST,
         }
     }
 }
@@ -63,8 +73,13 @@ pub enum Pushed {
 #[derive(Debug)]
 pub struct OutboundQueue {
     items: VecDeque<Outbound>,
-    /// Resources whose deltas are absorbed until their `ResetDone` is pushed.
+    /// Resources whose deltas are absorbed until their `ResetDone` is pushed; each
+    /// has a `Reset` queued, so this is bounded by the hard limit too.
     resetting: HashSet<ResourceId>,
+    /// The newest `pong` frame, sent where its `Pong` marker is queued.
+    latest_pong: Option<Bytes>,
+    /// The newest WebSocket ping's payload, answered where `WsPong` is queued.
+    latest_ws_pong: Option<Bytes>,
     queued_bytes: usize,
     /// The most bytes ever queued at once.
     high_water: usize,
@@ -79,6 +94,8 @@ impl OutboundQueue {
         Self {
             items: VecDeque::new(),
             resetting: HashSet::new(),
+            latest_pong: None,
+            latest_ws_pong: None,
             queued_bytes: 0,
             high_water: 0,
             soft_limit,
@@ -87,11 +104,13 @@ impl OutboundQueue {
         }
     }
 
-    /// Queues `item`, conflating when over the soft limit.
+    /// Queues `item`, conflating deltas when over the soft limit. Only deliveries
+    /// (deltas and resets) report `Overflow`: answers to requests never do.
     pub fn push(&mut self, item: Outbound) -> Pushed {
         if self.closing {
             return Pushed::Closed;
         }
+        let is_delivery = matches!(item, Outbound::Delta { .. });
         let outcome = match item {
             Outbound::Delta { resource, .. } if self.resetting.contains(&resource) => {
                 Pushed::Absorbed
@@ -110,11 +129,48 @@ impl OutboundQueue {
                 Pushed::Queued
             }
         };
-        if self.queued_bytes > self.hard_limit {
+        if is_delivery && self.queued_bytes > self.hard_limit {
             Pushed::Overflow
         } else {
             outcome
         }
+    }
+
+    /// Queues a `pong` frame, replacing one still waiting: a session that pings
+    /// faster than it reads gets a pong for its latest ping only.
+    pub fn push_pong(&mut self, frame: Bytes, websocket: bool) -> Pushed {
+        if self.closing {
+            return Pushed::Closed;
+        }
+        let (slot, marker) = if websocket {
+            (&mut self.latest_ws_pong, Outbound::WsPong)
+        } else {
+            (&mut self.latest_pong, Outbound::Pong)
+        };
+        if slot.replace(frame).is_none() {
+            self.enqueue(marker);
+        }
+        Pushed::Queued
+    }
+
+    /// The payload of a `Pong` (or, when `websocket`, a `WsPong`) marker just taken.
+    pub fn take_pong(&mut self, websocket: bool) -> Option<Bytes> {
+        if websocket {
+            self.latest_ws_pong.take()
+        } else {
+            self.latest_pong.take()
+        }
+    }
+
+    /// Whether more than the soft limit is queued: the session stops reading
+    /// requests until the writer drains it.
+    pub fn is_over_soft(&self) -> bool {
+        self.queued_bytes > self.soft_limit
+    }
+
+    /// Whether `bytes` more fit under the hard limit (an empty queue always has room).
+    pub fn has_room(&self, bytes: usize) -> bool {
+        self.queued_bytes == 0 || self.queued_bytes + bytes <= self.hard_limit
     }
 
     fn enqueue(&mut self, item: Outbound) {
@@ -215,8 +271,13 @@ mod tests {
             .map(|item| match item {
                 Outbound::Delta { resource, seq, .. } => format!("delta {resource}@{seq}"),
                 Outbound::Reset { resource } => format!("reset {resource}"),
-                Outbound::ResetDone { resource, .. } => format!("snapshot {resource}"),
+                Outbound::ResetDone {
+                    resource,
+                    frame: Some(_),
+                } => format!("snapshot {resource}"),
+                Outbound::ResetDone { resource, .. } => format!("end of reset {resource}"),
                 Outbound::Reply { .. } => "reply".into(),
+                Outbound::Pong | Outbound::WsPong => "pong".into(),
                 Outbound::Close { code, .. } => format!("close {}", code.as_u16()),
             })
             .collect()
@@ -255,7 +316,7 @@ mod tests {
         // The snapshot that ends the reset lets later deltas queue behind it.
         queue.push(Outbound::ResetDone {
             resource: id("a"),
-            frame: Bytes::from_static(b"snap"),
+            frame: Some(Bytes::from_static(b"snap")),
         });
         assert_eq!(queue.push(delta("a", 12, 10)), Pushed::Queued);
         assert_eq!(
@@ -265,21 +326,46 @@ mod tests {
     }
 
     #[test]
-    fn replies_are_never_conflated_and_the_hard_limit_reports_overflow() {
+    fn replies_never_overflow_but_a_delivery_past_the_hard_limit_does() {
         let mut queue = OutboundQueue::new(100, 300);
         queue.push(delta("a", 1, 90));
-        assert_eq!(
-            queue.push(Outbound::Reply {
-                frame: Bytes::from(vec![0; 150])
-            }),
-            Pushed::Queued
-        );
-        assert_eq!(
-            queue.push(Outbound::Reply {
-                frame: Bytes::from(vec![0; 100])
-            }),
-            Pushed::Overflow
-        );
+        for _ in 0..3 {
+            assert_eq!(
+                queue.push(Outbound::Reply {
+                    frame: Bytes::from(vec![0; 150])
+                }),
+                Pushed::Queued
+            );
+        }
+        assert!(!queue.has_room(1));
+        assert_eq!(queue.push(delta("b", 1, 10)), Pushed::Overflow);
+    }
+
+    #[test]
+    fn a_reset_ended_with_nothing_lets_later_deltas_queue_again() {
+        let mut queue = OutboundQueue::new(100, 4000);
+        queue.push(delta("a", 1, 90));
+        assert_eq!(queue.push(delta("a", 2, 90)), Pushed::Conflated);
+        assert_eq!(queue.push(delta("a", 3, 10)), Pushed::Absorbed);
+        // The session no longer watches `a`: the resource ends the reset empty.
+        queue.push(Outbound::ResetDone {
+            resource: id("a"),
+            frame: None,
+        });
+        let _ = kinds(&mut queue);
+        assert_eq!(queue.push(delta("a", 9, 10)), Pushed::Queued);
+    }
+
+    #[test]
+    fn pings_faster_than_reads_leave_one_pong_the_latest() {
+        let mut queue = OutboundQueue::new(1000, 4000);
+        for n in 0..100u8 {
+            queue.push_pong(Bytes::from(vec![n]), false);
+            queue.push_pong(Bytes::from(vec![n]), true);
+        }
+        assert_eq!(queue.len(), 2);
+        assert_eq!(queue.take_pong(false).unwrap()[0], 99);
+        assert_eq!(queue.take_pong(true).unwrap()[0], 99);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use actix::prelude::*;
 use fillstack_protocol::{Seq, SnapshotFrame};
 
 use super::messages::*;
-use super::{Reply, ResourceActor, Subscriber, now_ms};
+use super::{Reply, ResourceActor, Subscriber};
 use crate::error::Rejection;
 use crate::metrics::METRICS;
 
@@ -26,9 +26,15 @@ impl Handler<PublishFor> for ResourceActor {
     type Result = ();
 
     fn handle(&mut self, publish: PublishFor, ctx: &mut Context<Self>) {
-        let started = Some(Instant::now());
+        let started = Instant::now();
         match self.decide_and_commit(&publish.change, ctx) {
-            Ok(seq) => self.wait(seq, Reply::Session(publish.ack), started),
+            Ok(seq) => self.wait(
+                seq,
+                Reply::Session {
+                    ack: publish.ack,
+                    started,
+                },
+            ),
             Err(rejection) => publish.ack.answer(Err(rejection)),
         }
     }
@@ -36,24 +42,24 @@ impl Handler<PublishFor> for ResourceActor {
 
 impl ResourceActor {
     /// Decides `change` on the head and hands it to the store; the seq to wait
-    /// for (the latest one when nothing changed).
+    /// for (the head's when nothing changed).
     fn decide_and_commit(
         &mut self,
         change: &crate::resource::state::Change,
         ctx: &mut Context<Self>,
     ) -> Result<Seq, Rejection> {
-        match self.head.decide(change, now_ms()) {
+        match self.pipeline.decide(change, self.clock.now_ms()) {
             Err(rejection) => {
                 METRICS.publishes_refused.inc();
                 Err(rejection)
             }
             Ok(None) => {
                 METRICS.publishes_unchanged.inc();
-                Ok(self.head.seq)
+                Ok(self.pipeline.head().seq)
             }
-            Ok(Some(delta)) => {
+            Ok(Some(decided)) => {
                 METRICS.publishes_changed.inc();
-                self.commit(delta, ctx)
+                self.commit(decided, ctx)
             }
         }
     }
@@ -63,10 +69,12 @@ impl Handler<Remove> for ResourceActor {
     type Result = ResponseFuture<Result<Seq, Rejection>>;
 
     fn handle(&mut self, _: Remove, ctx: &mut Context<Self>) -> Self::Result {
-        let Some(delta) = self.head.decide_removal(now_ms()) else {
-            return Box::pin(std::future::ready(Err(Rejection::not_found(&self.id))));
+        let decided = match self.pipeline.decide_removal(self.clock.now_ms()) {
+            Ok(Some(decided)) => decided,
+            Ok(None) => return Box::pin(std::future::ready(Err(Rejection::not_found(&self.id)))),
+            Err(rejection) => return Box::pin(std::future::ready(Err(rejection))),
         };
-        match self.commit(delta, ctx) {
+        match self.commit(decided, ctx) {
             Ok(seq) => self.wait_for(seq, None),
             Err(rejection) => Box::pin(std::future::ready(Err(rejection))),
         }
@@ -76,11 +84,11 @@ impl Handler<Remove> for ResourceActor {
 impl Handler<Subscribe> for ResourceActor {
     type Result = ();
 
-    /// The snapshot (or missed deltas) and the subscription are taken in one
-    /// handler, so no change can fall between them.
+    /// The first frames and the subscription are taken in one handler, so no
+    /// change can fall between them.
     fn handle(&mut self, subscribe: Subscribe, _: &mut Context<Self>) {
         let Subscribe {
-            subscriber,
+            session,
             outbox,
             pattern,
             since,
@@ -88,7 +96,7 @@ impl Handler<Subscribe> for ResourceActor {
         let codec = outbox.codec();
         let entry = self
             .subscribers
-            .entry(subscriber)
+            .entry(session)
             .or_insert_with(|| Subscriber {
                 outbox,
                 patterns: Vec::new(),
@@ -99,7 +107,14 @@ impl Handler<Subscribe> for ResourceActor {
         }
         if is_new {
             let outbox = entry.outbox.clone();
-            for (seq, frame) in self.initial_frames(since, codec) {
+            let mut frames = self.initial_frames(since, codec).into_iter();
+            // The first frames of a new subscription follow from what the client
+            // says it has, so they end any reset the outbox still holds for this
+            // resource from an earlier subscription (never absorbed by it).
+            if let Some((_, first)) = frames.next() {
+                outbox.deliver_reset(&self.id, Some(first));
+            }
+            for (seq, frame) in frames {
                 outbox.deliver(&self.id, seq, frame);
             }
         }
@@ -110,33 +125,46 @@ impl Handler<Unsubscribe> for ResourceActor {
     type Result = ();
 
     fn handle(&mut self, unsubscribe: Unsubscribe, _: &mut Context<Self>) {
-        if let Some(entry) = self.subscribers.get_mut(&unsubscribe.subscriber) {
+        if let Some(entry) = self.subscribers.get_mut(&unsubscribe.session) {
             entry
                 .patterns
                 .retain(|pattern| *pattern != unsubscribe.pattern);
             if entry.patterns.is_empty() {
-                self.subscribers.remove(&unsubscribe.subscriber);
+                self.subscribers.remove(&unsubscribe.session);
             }
         }
     }
 }
 
-impl Handler<SubscriberGone> for ResourceActor {
+impl Handler<SessionClosed> for ResourceActor {
     type Result = ();
 
-    fn handle(&mut self, gone: SubscriberGone, _: &mut Context<Self>) {
-        self.subscribers.remove(&gone.subscriber);
+    fn handle(&mut self, closed: SessionClosed, _: &mut Context<Self>) {
+        self.subscribers.remove(&closed.session);
     }
 }
 
 impl Handler<Resync> for ResourceActor {
     type Result = ();
 
-    /// Pushes the snapshot that ends a conflation; every delta absorbed meanwhile
-    /// is in it, and deltas after it queue normally.
+    /// Ends a conflation: the fresh snapshot (every delta absorbed meanwhile is in
+    /// it) for a subscriber; an empty end for a session that no longer watches.
     fn handle(&mut self, resync: Resync, _: &mut Context<Self>) {
-        if let Some(subscriber) = self.subscribers.get(&resync.subscriber) {
-            self.send_reset(subscriber);
+        match self.subscribers.get(&resync.session) {
+            Some(subscriber) => self.send_reset(subscriber),
+            None => {
+                resync.outbox.deliver_reset(&self.id, None);
+            }
+        }
+    }
+}
+
+impl Handler<CheckTtl> for ResourceActor {
+    type Result = ();
+
+    fn handle(&mut self, _: CheckTtl, ctx: &mut Context<Self>) {
+        if self.ttl_timer.is_some() {
+            self.expire_if_due(ctx);
         }
     }
 }
@@ -145,8 +173,8 @@ impl Handler<TakeSnapshot> for ResourceActor {
     type Result = Result<SnapshotFrame, Rejection>;
 
     fn handle(&mut self, _: TakeSnapshot, _: &mut Context<Self>) -> Self::Result {
-        if self.committed.exists {
-            Ok(self.committed.to_snapshot(&self.id, false))
+        if self.committed().exists {
+            Ok(self.committed().to_snapshot(&self.id, false))
         } else {
             Err(Rejection::not_found(&self.id))
         }
@@ -157,10 +185,14 @@ impl Handler<ReadHistory> for ResourceActor {
     type Result = Result<HistoryPage, Rejection>;
 
     fn handle(&mut self, read: ReadHistory, _: &mut Context<Self>) -> Self::Result {
-        if self.committed.seq == 0 {
+        if self.committed().seq == 0 {
             return Err(Rejection::not_found(&self.id));
         }
-        let (entries, complete) = self.read_deltas(read.since, read.limit)?;
+        let (deltas, complete) = self.read_deltas(read.since, read.limit)?;
+        let entries = deltas
+            .iter()
+            .map(|delta| delta.to_entry(&self.id))
+            .collect();
         Ok(HistoryPage { entries, complete })
     }
 }

@@ -5,14 +5,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix::Message;
-use fillstack_protocol::{HistoryEntry, Pattern, RequestId, Seq, ServerFrame, SnapshotFrame};
+use fillstack_protocol::{Pattern, RequestId, Seq, ServerFrame, SnapshotFrame};
 
 use super::state::Change;
 use crate::error::Rejection;
 use crate::outbox::Outbox;
 
-/// Identifies one subscriber (a session) across every resource it watches.
-pub type SubscriberId = u64;
+/// One session, as every resource it watches and the hub's registries know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub u64);
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s-{}", self.0)
+    }
+}
 
 /// Publish a change; answers the seq once it is durable and fanned out.
 #[derive(Message)]
@@ -40,7 +47,7 @@ pub struct PublishFor {
 /// store), with `unavailable`.
 pub struct AckTo {
     id: RequestId,
-    session: SubscriberId,
+    session: SessionId,
     outbox: Outbox,
     in_flight: Arc<AtomicUsize>,
     answered: bool,
@@ -51,7 +58,7 @@ impl AckTo {
     /// one off `in_flight`, the session's count of requests waiting.
     pub fn new(
         id: RequestId,
-        session: SubscriberId,
+        session: SessionId,
         outbox: Outbox,
         in_flight: Arc<AtomicUsize>,
     ) -> Self {
@@ -76,9 +83,9 @@ impl AckTo {
             Ok(seq) => ServerFrame::Ack { id: self.id, seq },
             Err(rejection) => {
                 if rejection.is_hub_fault() {
-                    tracing::warn!(session = self.session, code = ?rejection.code, message = %rejection.message, "publish failed");
+                    tracing::warn!(session = %self.session, code = ?rejection.code, message = %rejection.message, "publish failed");
                 } else {
-                    tracing::debug!(session = self.session, code = ?rejection.code, message = %rejection.message, "publish refused");
+                    tracing::debug!(session = %self.session, code = ?rejection.code, message = %rejection.message, "publish refused");
                 }
                 rejection.answering(Some(self.id)).to_frame()
             }
@@ -103,19 +110,20 @@ impl Drop for AckTo {
 #[rtype(result = "Result<Seq, Rejection>")]
 pub struct Remove;
 
-/// Start sending this resource's changes to a subscriber, beginning with a snapshot,
-/// or with the deltas after `since` when the resource still holds them.
+/// Start sending this resource's changes to a session, beginning with a snapshot,
+/// the deltas after `since`, or `removed`. A session this resource already
+/// delivers to (through another pattern) gets nothing new.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Subscribe {
     /// Who subscribes.
-    pub subscriber: SubscriberId,
+    pub session: SessionId,
     /// Where its frames go.
     pub outbox: Outbox,
-    /// The pattern that matched (a subscriber may match through several).
+    /// The pattern that matched (a session may match through several).
     pub pattern: Pattern,
-    /// The last seq the subscriber saw, when resuming.
-    pub since: Option<Seq>,
+    /// How the first frames are chosen.
+    pub since: super::Since,
 }
 
 /// Stop sending through `pattern`; the subscriber goes when no pattern is left.
@@ -123,26 +131,35 @@ pub struct Subscribe {
 #[rtype(result = "()")]
 pub struct Unsubscribe {
     /// Who unsubscribes.
-    pub subscriber: SubscriberId,
+    pub session: SessionId,
     /// The pattern it no longer watches.
     pub pattern: Pattern,
 }
 
-/// A subscriber's session ended: forget it.
+/// A session ended: forget it.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct SubscriberGone {
+pub struct SessionClosed {
     /// Who left.
-    pub subscriber: SubscriberId,
+    pub session: SessionId,
 }
 
-/// The subscriber's outbox dropped deltas: push it one fresh snapshot with `reset: true`.
+/// The session's outbox dropped deltas of this resource: end its reset with one
+/// fresh snapshot (`reset: true`), `removed`, or, if the session no longer
+/// watches this resource, an empty end. Always answered, so no reset stays open.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Resync {
     /// Whose outbox conflated.
-    pub subscriber: SubscriberId,
+    pub session: SessionId,
+    /// That outbox (the session may no longer be a subscriber here).
+    pub outbox: Outbox,
 }
+
+/// Look at the clock now: a hand-moved test clock may have passed a TTL.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CheckTtl;
 
 /// The current (durable) snapshot, or `not_found`.
 #[derive(Message)]
@@ -163,7 +180,7 @@ pub struct ReadHistory {
 #[derive(Debug)]
 pub struct HistoryPage {
     /// The entries, oldest first.
-    pub entries: Vec<HistoryEntry>,
+    pub entries: Vec<fillstack_protocol::HistoryEntry>,
     /// False when entries after `since` were no longer kept.
     pub complete: bool,
 }
@@ -192,8 +209,13 @@ mod tests {
         let outbox = Outbox::new(Codec::Json, OutboxLimits::default());
         let in_flight = Arc::new(AtomicUsize::new(2));
         // The resource actor died with this one in its mailbox.
-        drop(AckTo::new(7, 1, outbox.clone(), in_flight.clone()));
-        AckTo::new(8, 1, outbox.clone(), in_flight.clone()).answer(Ok(3));
+        drop(AckTo::new(
+            7,
+            SessionId(1),
+            outbox.clone(),
+            in_flight.clone(),
+        ));
+        AckTo::new(8, SessionId(1), outbox.clone(), in_flight.clone()).answer(Ok(3));
         assert_eq!(in_flight.load(Ordering::Acquire), 0);
         let frames = replies(&outbox);
         assert_eq!(frames.len(), 2, "{frames:?}");

@@ -7,57 +7,65 @@
 //! acks. The store writes one caller's commits in order, so seq order is commit
 //! order. Frames are encoded once per codec and shared by every subscriber.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::Bytes;
-use fillstack_protocol::{Pattern, ResourceId, Seq, ServerFrame};
+use fillstack_protocol::{Pattern, RemovedFrame, ResourceId, Seq, ServerFrame};
 use tokio::sync::oneshot;
 
 pub mod messages;
+pub mod pipeline;
 pub mod state;
 
 use messages::*;
+use pipeline::{Decided, Generation, Pipeline};
 use state::{Delta, ResourceState};
 
+use crate::clock::Clock;
 use crate::error::Rejection;
 use crate::metrics::METRICS;
 use crate::outbox::{Outbox, Pushed, SharedFrame};
 use crate::store::{Commit, Store, StoreError};
 
-/// The wall clock in unix milliseconds; pure code takes it as an argument.
+/// The wall clock in unix milliseconds, for code that has no hub clock at hand.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    Clock::system().now_ms()
 }
+
+/// How long a deleted resource's actor stays after its last change before it
+/// leaves the registry (its seq stays in the store, so `since` still learns of it).
+pub const RETIRE_AFTER: Duration = Duration::from_secs(10);
+/// First wait before retrying a TTL expiry the store could not take; doubles to
+/// [`TTL_RETRY_MAX`]. An expiry is never dropped: a dead agent's resource goes stale.
+const TTL_RETRY_FIRST: Duration = Duration::from_millis(50);
+const TTL_RETRY_MAX: Duration = Duration::from_secs(2);
 
 struct Subscriber {
     outbox: Outbox,
     patterns: Vec<Pattern>,
 }
 
-/// A publish waiting for its seq to become durable.
-struct Waiter {
-    seq: Seq,
-    reply: Reply,
-    /// When the publish came in, for `publish_ack_seconds` (none for removals).
-    started: Option<Instant>,
-}
-
-/// Where the answer to a waiting request goes.
-enum Reply {
+/// Where the answer to a request waiting for a seq goes.
+pub enum Reply {
     /// A future someone awaits (REST, the hub's own reporter, tests).
-    Channel(oneshot::Sender<Result<Seq, Rejection>>),
+    Channel {
+        reply: oneshot::Sender<Result<Seq, Rejection>>,
+        started: Option<Instant>,
+    },
     /// Straight into a session's outbox.
-    Session(AckTo),
+    Session { ack: AckTo, started: Instant },
 }
 
 impl Reply {
-    fn send(self, outcome: Result<Seq, Rejection>, started: Option<Instant>) {
+    fn send(self, outcome: Result<Seq, Rejection>) {
+        let started = match &self {
+            Self::Channel { started, .. } => *started,
+            Self::Session { started, .. } => Some(*started),
+        };
         if let (Some(started), Ok(_)) = (started, &outcome) {
             METRICS
                 .publish_ack_seconds
@@ -65,48 +73,61 @@ impl Reply {
         }
         match self {
             // A publisher that went away needs no answer.
-            Self::Channel(reply) => drop(reply.send(outcome)),
-            Self::Session(ack) => ack.answer(outcome),
+            Self::Channel { reply, .. } => drop(reply.send(outcome)),
+            Self::Session { ack, .. } => ack.answer(outcome),
         }
     }
 }
 
-/// One monitored resource: its state, its subscribers, its TTL timer.
+/// Called once when a deleted resource's actor leaves: takes it out of the registry.
+pub type Retire = Box<dyn FnOnce() + Send>;
+
+/// One monitored resource: its commit pipeline, its subscribers, its TTL timer.
 pub struct ResourceActor {
     id: ResourceId,
-    /// What subscribers have seen: only durable deltas.
-    committed: ResourceState,
-    /// `committed` plus every decided delta still in the store's hands.
-    head: ResourceState,
-    /// Decided, handed to the store, not yet durable; in seq order.
-    pending: VecDeque<Delta>,
-    waiters: Vec<Waiter>,
-    subscribers: HashMap<SubscriberId, Subscriber>,
+    pipeline: Pipeline<Reply>,
+    subscribers: HashMap<SessionId, Subscriber>,
     store: Store,
+    clock: Clock,
     /// Read by the registry to count live resources without asking the actor.
     live: Arc<AtomicBool>,
     ttl_timer: Option<SpawnHandle>,
+    ttl_retry: Duration,
+    retire_timer: Option<SpawnHandle>,
+    retire: Option<Retire>,
     /// Set when this actor replaces one that died: subscribers may have missed
     /// changes, so each gets a reset snapshot when it starts.
     is_replacement: bool,
 }
 
+/// How a new subscriber's first frames are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// A first subscription: a snapshot if the resource exists.
+    Fresh,
+    /// Resuming after this seq (from `since`, under the hub's epoch).
+    Resume(Seq),
+    /// The client's seq came from another epoch: a reset snapshot or `removed`.
+    Untrusted,
+}
+
 impl ResourceActor {
-    /// A resource at `state` (loaded from the store, or default when new), with the
+    /// A resource at `state` (loaded from the store, or a tombstone), with the
     /// subscribers whose patterns matched it at creation.
     pub fn new(
         id: ResourceId,
         state: ResourceState,
         store: Store,
+        clock: Clock,
         live: Arc<AtomicBool>,
-        watchers: Vec<(SubscriberId, Outbox, Pattern)>,
+        watchers: Vec<(SessionId, Outbox, Pattern)>,
     ) -> Self {
         live.store(state.exists, Ordering::Release);
         count_status(None, state.exists.then_some(state.status));
-        let mut subscribers: HashMap<SubscriberId, Subscriber> = HashMap::new();
-        for (subscriber, outbox, pattern) in watchers {
+        let mut subscribers: HashMap<SessionId, Subscriber> = HashMap::new();
+        for (session, outbox, pattern) in watchers {
             subscribers
-                .entry(subscriber)
+                .entry(session)
                 .or_insert_with(|| Subscriber {
                     outbox,
                     patterns: Vec::new(),
@@ -116,14 +137,15 @@ impl ResourceActor {
         }
         Self {
             id,
-            head: state.clone(),
-            committed: state,
-            pending: VecDeque::new(),
-            waiters: Vec::new(),
+            pipeline: Pipeline::new(state),
             subscribers,
             store,
+            clock,
             live,
             ttl_timer: None,
+            ttl_retry: TTL_RETRY_FIRST,
+            retire_timer: None,
+            retire: None,
             is_replacement: false,
         }
     }
@@ -137,14 +159,26 @@ impl ResourceActor {
         }
     }
 
+    /// What to call when this actor retires (a deleted resource, idle).
+    pub fn retiring_with(self, retire: Retire) -> Self {
+        Self {
+            retire: Some(retire),
+            ..self
+        }
+    }
+
+    fn committed(&self) -> &ResourceState {
+        self.pipeline.committed()
+    }
+
     /// What ends a reset: the fresh snapshot, or `removed` for a deleted resource.
     fn reset_frame(&self) -> ServerFrame {
-        if self.committed.exists {
-            ServerFrame::Snapshot(self.committed.to_snapshot(&self.id, true))
+        if self.committed().exists {
+            ServerFrame::Snapshot(self.committed().to_snapshot(&self.id, true))
         } else {
-            ServerFrame::Removed(fillstack_protocol::RemovedFrame {
+            ServerFrame::Removed(RemovedFrame {
                 resource: self.id.to_string(),
-                seq: self.committed.seq,
+                seq: self.committed().seq,
             })
         }
     }
@@ -152,48 +186,49 @@ impl ResourceActor {
     /// Queues the reset frame in one subscriber's outbox, ending any conflation there.
     fn send_reset(&self, subscriber: &Subscriber) {
         let frame = subscriber.outbox.codec().encode(&self.reset_frame());
-        subscriber.outbox.deliver_reset(&self.id, frame);
+        subscriber.outbox.deliver_reset(&self.id, Some(frame));
     }
 
     /// Decodes a stored state record.
     pub fn decode_state(bytes: &[u8]) -> Result<ResourceState, StoreError> {
-        rmp_serde::from_slice(bytes)
-            .map_err(|e| StoreError::Io(format!("unreadable state record: {e}")))
+        rmp_serde::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("state record: {e}")))
     }
 
-    /// Hands `delta` (decided on `head`) to the store and returns its seq; wait
-    /// on that seq to learn when it is durable.
-    fn commit(&mut self, delta: Delta, ctx: &mut Context<Self>) -> Result<Seq, Rejection> {
-        let mut next = self.head.clone();
-        next.apply(&delta);
+    /// Hands a decided change to the store; its seq is returned to wait on.
+    fn commit(&mut self, decided: Decided, ctx: &mut Context<Self>) -> Result<Seq, Rejection> {
         let commit = Commit {
             key: self.id.to_string(),
-            seq: delta.seq,
-            state: record(&next),
-            entry: record(&delta),
+            seq: decided.delta.seq,
+            state: record(&decided.state),
+            entry: record(&decided.delta),
         };
         let ticket = self.store.commit(commit)?;
-        let seq = delta.seq;
-        self.head = next;
-        self.pending.push_back(delta);
+        let generation = self.pipeline.generation();
+        let seq = self.pipeline.handed(decided);
+        self.cancel_retire(ctx);
         ctx.spawn(
             async move { ticket.await.unwrap_or(Err(StoreError::Failed)) }
                 .into_actor(self)
-                .map(move |outcome, resource, ctx| resource.on_durable(seq, outcome, ctx)),
+                .map(move |outcome, resource, ctx| {
+                    resource.on_durable(generation, seq, outcome, ctx);
+                }),
         );
         Ok(seq)
     }
 
-    /// Answers `reply` with `seq` once everything up to it is durable and fanned out.
-    fn wait(&mut self, seq: Seq, reply: Reply, started: Option<Instant>) {
-        if seq <= self.committed.seq {
-            reply.send(Ok(seq), started);
-        } else {
-            self.waiters.push(Waiter {
-                seq,
-                reply,
-                started,
-            });
+    /// Answers `reply` once `seq` is durable and fanned out (at once if it is).
+    fn wait(&mut self, seq: Seq, reply: Reply) {
+        match self.pipeline.wait(seq, reply) {
+            Ok(Some(reply)) => reply.send(Ok(seq)),
+            Ok(None) => {}
+            Err(reply) => reply.send(Err(Rejection::unavailable(
+                format!(
+                    "{} requests are waiting for {}; retry",
+                    pipeline::MAX_WAITERS,
+                    self.id
+                ),
+                Duration::from_millis(100),
+            ))),
         }
     }
 
@@ -204,7 +239,7 @@ impl ResourceActor {
         started: Option<Instant>,
     ) -> ResponseFuture<Result<Seq, Rejection>> {
         let (reply, answer) = oneshot::channel();
-        self.wait(seq, Reply::Channel(reply), started);
+        self.wait(seq, Reply::Channel { reply, started });
         Box::pin(async move {
             answer.await.unwrap_or_else(|_| {
                 Err(Rejection::unavailable(
@@ -215,41 +250,36 @@ impl ResourceActor {
         })
     }
 
-    /// The store answered for `seq` (and so for everything before it).
-    fn on_durable(&mut self, seq: Seq, outcome: Result<(), StoreError>, ctx: &mut Context<Self>) {
+    /// The store answered for `seq` of run `generation` (and so for everything before it).
+    fn on_durable(
+        &mut self,
+        generation: Generation,
+        seq: Seq,
+        outcome: Result<(), StoreError>,
+        ctx: &mut Context<Self>,
+    ) {
         if let Err(error) = outcome {
-            // Nothing past `committed` is durable: forget it and refuse its waiters.
-            self.pending.clear();
-            self.head = self.committed.clone();
             let rejection = Rejection::from(error);
-            for waiter in self.waiters.drain(..) {
-                waiter.reply.send(Err(rejection.clone()), None);
+            for reply in self.pipeline.failed() {
+                reply.send(Err(rejection.clone()));
             }
+            self.arm_ttl(ctx);
             return;
         }
-        while self.pending.front().is_some_and(|delta| delta.seq <= seq) {
-            let Some(delta) = self.pending.pop_front() else {
-                break;
-            };
-            let before = self.committed.exists.then_some(self.committed.status);
-            self.committed.apply(&delta);
-            count_status(
-                before,
-                self.committed.exists.then_some(self.committed.status),
-            );
-            self.fan_out(&delta);
+        let durable = self.pipeline.durable(generation, seq);
+        for applied in &durable.applied {
+            let after = self.committed().exists.then_some(self.committed().status);
+            count_status(applied.before, after);
         }
-        self.live.store(self.committed.exists, Ordering::Release);
-        let committed = self.committed.seq;
-        let (ready, waiting): (Vec<_>, Vec<_>) = self
-            .waiters
-            .drain(..)
-            .partition(|waiter| waiter.seq <= committed);
-        self.waiters = waiting;
-        for waiter in ready {
-            waiter.reply.send(Ok(waiter.seq), waiter.started);
+        for applied in &durable.applied {
+            self.fan_out(&applied.delta);
+        }
+        self.live.store(self.committed().exists, Ordering::Release);
+        for (seq, reply) in durable.ready {
+            reply.send(Ok(seq));
         }
         self.arm_ttl(ctx);
+        self.maybe_retire(ctx);
     }
 
     /// Encodes the change once per codec in use and queues it in every subscriber's outbox.
@@ -258,7 +288,7 @@ impl ResourceActor {
             return;
         }
         let frame = if delta.is_creation() {
-            ServerFrame::Snapshot(self.committed.to_snapshot(&self.id, false))
+            ServerFrame::Snapshot(created_state(delta).to_snapshot(&self.id, false))
         } else {
             history_frame(delta.to_entry(&self.id))
         };
@@ -270,85 +300,140 @@ impl ResourceActor {
         });
     }
 
-    /// Schedules the move to `stale` for when the TTL runs out without a publish.
+    /// Schedules the move to `stale` for when the head's TTL runs out. The head,
+    /// not the committed state: a pending publish that refreshes the TTL moves the
+    /// deadline, so the timer never fires early and never spins.
     fn arm_ttl(&mut self, ctx: &mut Context<Self>) {
         if let Some(timer) = self.ttl_timer.take() {
             ctx.cancel_future(timer);
         }
-        let Some(deadline) = self.committed.expires_at() else {
+        let Some(deadline) = self.pipeline.head().expires_at() else {
             return;
         };
-        let wait = Duration::from_millis(deadline.saturating_sub(now_ms()));
+        let wait = Duration::from_millis(deadline.saturating_sub(self.clock.now_ms()));
         self.ttl_timer = Some(ctx.run_later(wait, |resource, ctx| {
             resource.ttl_timer = None;
-            if let Some(delta) = resource.head.decide_expiry(now_ms()) {
-                METRICS.ttl_expiries.inc();
-                // Nobody waits for it: subscribers learn of it through the fan-out,
-                // and a store that refuses it has failed for everyone.
-                if let Err(rejection) = resource.commit(delta, ctx) {
-                    tracing::warn!(resource = %resource.id, message = %rejection.message, "could not mark stale");
-                }
-            } else {
-                resource.arm_ttl(ctx);
-            }
+            resource.expire_if_due(ctx);
         }));
     }
 
-    /// The first frames for a new subscriber: the deltas it missed, or a snapshot.
-    fn initial_frames(
-        &self,
-        since: Option<Seq>,
-        codec: fillstack_protocol::Codec,
-    ) -> Vec<(Seq, Bytes)> {
-        let state = &self.committed;
-        let frame = |frame: ServerFrame| (state.seq, codec.encode(&frame));
-        let snapshot = |reset| frame(ServerFrame::Snapshot(state.to_snapshot(&self.id, reset)));
-        match since {
-            None if state.exists => vec![snapshot(false)],
-            None => Vec::new(),
-            Some(since) if since == state.seq => Vec::new(),
-            Some(since) if since > state.seq => {
-                if state.exists {
-                    vec![snapshot(true)]
-                } else {
-                    Vec::new()
-                }
+    /// Commits the move to `stale` if the TTL ran out; retries with backoff when
+    /// the store (or the pipeline) is full, so the expiry is never lost.
+    fn expire_if_due(&mut self, ctx: &mut Context<Self>) {
+        let outcome = self
+            .pipeline
+            .decide_expiry(self.clock.now_ms())
+            .and_then(|decided| decided.map(|d| self.commit(d, ctx)).transpose());
+        match outcome {
+            Ok(Some(_)) => {
+                METRICS.ttl_expiries.inc();
+                self.ttl_retry = TTL_RETRY_FIRST;
             }
-            Some(since) => match self.read_deltas(since, usize::MAX) {
-                Ok((entries, true)) => entries
+            Ok(None) => self.arm_ttl(ctx),
+            Err(rejection) => {
+                tracing::warn!(resource = %self.id, message = %rejection.message, retry_in = ?self.ttl_retry, "could not mark stale yet");
+                let wait = self.ttl_retry;
+                self.ttl_retry = (self.ttl_retry * 2).min(TTL_RETRY_MAX);
+                self.ttl_timer = Some(ctx.run_later(wait, |resource, ctx| {
+                    resource.ttl_timer = None;
+                    resource.expire_if_due(ctx);
+                }));
+            }
+        }
+    }
+
+    /// A deleted resource with nothing pending leaves after [`RETIRE_AFTER`].
+    fn maybe_retire(&mut self, ctx: &mut Context<Self>) {
+        if self.committed().exists || !self.pipeline.is_idle() || self.retire_timer.is_some() {
+            return;
+        }
+        self.retire_timer = Some(ctx.run_later(RETIRE_AFTER, |resource, ctx| {
+            resource.retire_timer = None;
+            if resource.committed().exists || !resource.pipeline.is_idle() {
+                return;
+            }
+            if let Some(retire) = resource.retire.take() {
+                retire();
+            }
+            ctx.stop();
+        }));
+    }
+
+    fn cancel_retire(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.retire_timer.take() {
+            ctx.cancel_future(timer);
+        }
+    }
+
+    /// The first frames for a new subscriber.
+    fn initial_frames(&self, since: Since, codec: fillstack_protocol::Codec) -> Vec<(Seq, Bytes)> {
+        let state = self.committed();
+        let frame = |frame: ServerFrame| (state.seq, codec.encode(&frame));
+        let reset = || {
+            if state.exists {
+                frame(ServerFrame::Snapshot(state.to_snapshot(&self.id, true)))
+            } else {
+                frame(ServerFrame::Removed(RemovedFrame {
+                    resource: self.id.to_string(),
+                    seq: state.seq,
+                }))
+            }
+        };
+        match since {
+            Since::Fresh if state.exists => {
+                vec![frame(ServerFrame::Snapshot(
+                    state.to_snapshot(&self.id, false),
+                ))]
+            }
+            Since::Fresh => Vec::new(),
+            Since::Untrusted => vec![reset()],
+            Since::Resume(since) if since == state.seq && state.exists => Vec::new(),
+            Since::Resume(since) if since >= state.seq => vec![reset()],
+            Since::Resume(since) => match self.read_deltas(since, usize::MAX) {
+                Ok((deltas, true)) => deltas
                     .iter()
-                    .map(|entry| (entry.seq(), codec.encode(&history_frame(entry.clone()))))
+                    .map(|delta| (delta.seq, codec.encode(&self.replayed(delta))))
                     .collect(),
-                _ if state.exists => vec![snapshot(true)],
-                _ => vec![frame(ServerFrame::Removed(
-                    fillstack_protocol::RemovedFrame {
-                        resource: self.id.to_string(),
-                        seq: state.seq,
-                    },
-                ))],
+                _ => vec![reset()],
             },
         }
     }
 
+    /// A delta as a resuming client receives it: a creation is a snapshot of the
+    /// state it created (reset: false), so a resource deleted and created again
+    /// within the replay arrives as `removed`, then that snapshot.
+    fn replayed(&self, delta: &Delta) -> ServerFrame {
+        if delta.is_creation() {
+            ServerFrame::Snapshot(created_state(delta).to_snapshot(&self.id, false))
+        } else {
+            history_frame(delta.to_entry(&self.id))
+        }
+    }
+
     /// Durable deltas after `since`; `complete` is false when some were trimmed.
-    fn read_deltas(
-        &self,
-        since: Seq,
-        limit: usize,
-    ) -> Result<(Vec<fillstack_protocol::HistoryEntry>, bool), Rejection> {
-        let upto = self.committed.seq;
+    fn read_deltas(&self, since: Seq, limit: usize) -> Result<(Vec<Delta>, bool), Rejection> {
+        let upto = self.committed().seq;
         let key = self.id.as_str();
         let oldest = self.store.oldest_entry(key)?.unwrap_or(upto + 1);
         let complete = since + 1 >= oldest || since >= upto;
-        let mut entries = Vec::new();
+        let mut deltas = Vec::new();
         for (_, bytes) in self.store.entries(key, since, upto, limit)? {
-            let delta: Delta = rmp_serde::from_slice(&bytes).map_err(|e| {
-                Rejection::from(StoreError::Io(format!("unreadable log entry: {e}")))
-            })?;
-            entries.push(delta.to_entry(&self.id));
+            let delta: Delta = rmp_serde::from_slice(&bytes)
+                .map_err(|e| Rejection::from(StoreError::Corrupt(format!("log entry: {e}"))))?;
+            deltas.push(delta);
         }
-        Ok((entries, complete))
+        Ok((deltas, complete))
     }
+}
+
+/// The state a creation delta brings into being (its seq, its whole content).
+fn created_state(delta: &Delta) -> ResourceState {
+    let mut state = ResourceState {
+        seq: delta.seq - 1,
+        ..ResourceState::default()
+    };
+    state.apply(delta);
+    state
 }
 
 fn history_frame(entry: fillstack_protocol::HistoryEntry) -> ServerFrame {
@@ -383,12 +468,13 @@ impl Actor for ResourceActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        if self.is_replacement && self.committed.seq > 0 {
+        if self.is_replacement && self.committed().seq > 0 {
             for subscriber in self.subscribers.values() {
                 self.send_reset(subscriber);
             }
         }
         self.arm_ttl(ctx);
+        self.maybe_retire(ctx);
     }
 }
 

@@ -33,6 +33,7 @@ impl SessionActor {
         token: Option<String>,
         ctx: &mut Context<Self>,
     ) -> Result<(), Rejection> {
+        let mut expires_at = None;
         let grants = match &self.credentials.verifier {
             None => Grants::admin(),
             Some(verifier) => {
@@ -40,12 +41,23 @@ impl SessionActor {
                     Rejection::new(ErrorCode::Unauthorized, "this hub requires a token: send it in hello or as Authorization: Bearer")
                 })?;
                 let verified = verifier.verify(&token, now_ms() / 1000)?;
-                self.arm_expiry(verified.expires_at, ctx);
                 self.span.record("sub", verified.subject.as_str());
-                tracing::info!(session = self.id, sub = %verified.subject, roles = ?verified.grants.roles(), "session authenticated");
+                tracing::info!(session = %self.id, sub = %verified.subject, roles = ?verified.grants.roles(), "session authenticated");
+                expires_at = Some(verified.expires_at);
                 verified.grants
             }
         };
+        if self.grants.is_some() {
+            // A refresh may not narrow the scope under live subscriptions.
+            for pattern in self.subscriptions.every_pattern() {
+                grants.allow_pattern(pattern).map_err(|_| {
+                    Rejection::new(
+                        ErrorCode::Forbidden,
+                        format!("the new token's scope does not cover the live subscription `{pattern}`; unsubscribe first"),
+                    )
+                })?;
+            }
+        }
         self.reply(&ServerFrame::Welcome {
             id,
             session: format!("s-{}", self.id),
@@ -56,6 +68,9 @@ impl SessionActor {
             epoch: self.hub.store().epoch().to_owned(),
         });
         self.grants = Some(grants);
+        if let Some(expires_at) = expires_at {
+            self.arm_expiry(expires_at, ctx);
+        }
         Ok(())
     }
 

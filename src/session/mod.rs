@@ -6,7 +6,7 @@
 //! not a frame). Requests go to resource actors as actix messages; deliveries come
 //! back through the outbox, never through this actor's mailbox.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -14,13 +14,19 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_ws::{AggregatedMessage, ProtocolError, Session as Socket};
 use fillstack_protocol::{
-    ClientFrame, CloseCode, Codec, ErrorCode, FrameErrorKind, Pattern, RemovedFrame, RequestId,
-    ResourceId, Seq, ServerFrame,
+    ClientFrame, CloseCode, Codec, ErrorCode, FrameErrorKind, RequestId, ResourceId, ServerFrame,
 };
 
+mod answers;
+mod control;
+pub mod gate;
 mod hello;
 pub mod request;
 mod writer;
+
+pub use answers::{MAX_HISTORY_FRAME_BYTES, cut_to_bytes};
+pub use control::{CONTROL_QUEUE, MAX_PENDING_SINCE};
+use control::{Control, Subscriptions};
 
 pub use hello::Credentials;
 
@@ -33,12 +39,11 @@ use crate::hub::Hub;
 use crate::limits::Verdict;
 use crate::metrics::METRICS;
 use crate::outbox::{Outbox, OutboxLimits};
-use crate::resource::messages::{AckTo, PublishFor, ReadHistory, SubscriberId, TakeSnapshot};
-use crate::resource::now_ms;
+use crate::resource::messages::{AckTo, PublishFor, SessionId};
 use crate::resource::state::Change;
 
-/// Requests one session may have waiting for a resource at once; past it, a
-/// request is refused `rate_limited` until answers come back.
+/// Publishes one session may have waiting for their acks at once; past it, a
+/// `pub` is refused `rate_limited` until acks come back.
 const MAX_IN_FLIGHT: usize = 4096;
 
 /// Per-session settings, shared by every session of a hub.
@@ -78,7 +83,7 @@ pub struct WriterStopped;
 
 /// One client connection.
 pub struct SessionActor {
-    id: SubscriberId,
+    id: SessionId,
     hub: Hub,
     socket: Socket,
     outbox: Outbox,
@@ -90,9 +95,14 @@ pub struct SessionActor {
     expiry: Option<SpawnHandle>,
     /// `None` until a valid `hello`.
     grants: Option<Grants>,
-    patterns: Vec<Pattern>,
+    /// What the session watches; owned here and nowhere else.
+    subscriptions: Subscriptions,
+    /// Control requests waiting for the ordered path, bounded by `CONTROL_QUEUE`.
+    control: VecDeque<Control>,
+    /// Whether a control request is running.
+    control_busy: bool,
     last_heard: Instant,
-    /// Requests waiting for a resource; shared with the tasks that answer them.
+    /// Publishes waiting for their acks; shared with the resources that answer them.
     in_flight: Arc<AtomicUsize>,
 }
 
@@ -115,7 +125,7 @@ impl SessionActor {
             settings,
             span: tracing::info_span!(
                 "session",
-                session = id,
+                session = %id,
                 peer = credentials
                     .peer
                     .map(|peer| peer.to_string())
@@ -125,14 +135,32 @@ impl SessionActor {
             credentials,
             expiry: None,
             grants: None,
-            patterns: Vec::new(),
+            subscriptions: Subscriptions::default(),
+            control: VecDeque::new(),
+            control_busy: false,
             last_heard: Instant::now(),
             in_flight: Arc::default(),
         }
     }
 
+    /// The session's outbox (the reader pauses while it is over its soft limit).
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
     fn reply(&self, frame: &ServerFrame) {
         self.outbox.reply(frame);
+    }
+
+    /// Answers a refused request: logged (at debug unless it is the hub's fault) and
+    /// rendered as one `error` frame. Every refusal of the session ends here.
+    fn refuse(&self, rejection: Rejection) {
+        if rejection.is_hub_fault() {
+            tracing::warn!(code = ?rejection.code, message = %rejection.message, "request failed");
+        } else {
+            tracing::debug!(code = ?rejection.code, message = %rejection.message, "request refused");
+        }
+        self.reply(&rejection.to_frame());
     }
 
     /// One client frame in; every failure becomes exactly one `error` frame.
@@ -147,7 +175,7 @@ impl SessionActor {
                     .map_err(|rejection| rejection.answering(Some(id)))
             }
             Err(error) if error.kind == FrameErrorKind::Undecodable => {
-                tracing::debug!(session = self.id, %error, "undecodable frame; closing 1007");
+                tracing::debug!(session = %self.id, %error, "undecodable frame; closing 1007");
                 self.outbox
                     .close(CloseCode::Undecodable, &error.message, true);
                 return;
@@ -155,12 +183,7 @@ impl SessionActor {
             Err(error) => Err(Rejection::from(error)),
         };
         if let Err(rejection) = outcome {
-            if rejection.is_hub_fault() {
-                tracing::warn!(code = ?rejection.code, message = %rejection.message, "request failed");
-            } else {
-                tracing::debug!(code = ?rejection.code, message = %rejection.message, "request refused");
-            }
-            self.reply(&rejection.to_frame());
+            self.refuse(rejection);
             if self.grants.is_none() {
                 self.outbox
                     .close(CloseCode::Unauthorized, "no valid hello", true);
@@ -180,7 +203,7 @@ impl SessionActor {
             Verdict::Refuse(rejection) => self.reply(&rejection.answering(Some(id)).to_frame()),
             Verdict::Abuse => {
                 tracing::info!(
-                    session = self.id,
+                    session = %self.id,
                     "closing a session that kept going over its rate limits"
                 );
                 self.outbox
@@ -203,20 +226,29 @@ impl SessionActor {
         match request {
             Request::Hello { .. } => unreachable!("answered above"),
             Request::Subscribe {
-                id, pattern, since, ..
+                id,
+                pattern,
+                since,
+                epoch,
+                more,
             } => {
                 grants.allow_pattern(&pattern)?;
                 if let Some(limits) = &self.credentials.limits
-                    && !self.patterns.contains(&pattern)
+                    && !self.subscriptions.patterns.contains(&pattern)
                 {
-                    limits.allow_subscription(self.patterns.len())?;
+                    limits.allow_subscription(self.subscriptions.patterns.len())?;
                 }
-                self.subscribe(id, pattern, since, ctx);
+                let subscribe = Control::Subscribe {
+                    id,
+                    pattern,
+                    since,
+                    epoch,
+                    more,
+                };
+                self.enqueue(subscribe, ctx)?;
             }
             Request::Unsubscribe { id, pattern } => {
-                self.hub.unwatch(self.id, &pattern);
-                self.patterns.retain(|p| *p != pattern);
-                self.reply(&ServerFrame::Ok { id, count: None });
+                self.enqueue(Control::Unsubscribe { id, pattern }, ctx)?;
             }
             Request::Publish {
                 id,
@@ -228,7 +260,7 @@ impl SessionActor {
             }
             Request::Get { id, resource } => {
                 grants.allow(Action::Read, &resource)?;
-                self.get(id, &resource)?;
+                self.enqueue(Control::Get { id, resource }, ctx)?;
             }
             Request::History {
                 id,
@@ -237,50 +269,23 @@ impl SessionActor {
                 limit,
             } => {
                 grants.allow(Action::Read, &resource)?;
-                self.history(id, resource, since, limit)?;
+                let history = Control::History {
+                    id,
+                    resource,
+                    since,
+                    limit,
+                };
+                self.enqueue(history, ctx)?;
             }
-            Request::Ping { id } => self.reply(&ServerFrame::Pong { id, time: now_ms() }),
+            Request::Ping { id } => {
+                let pong = ServerFrame::Pong {
+                    id,
+                    time: self.hub.clock().now_ms(),
+                };
+                self.outbox.pong(self.outbox.codec().encode(&pong), false);
+            }
         }
         Ok(())
-    }
-
-    fn subscribe(
-        &mut self,
-        id: RequestId,
-        pattern: Pattern,
-        since: BTreeMap<ResourceId, Seq>,
-        ctx: &mut Context<Self>,
-    ) {
-        let matches = self.hub.watch(self.id, &self.outbox, &pattern);
-        if !self.patterns.contains(&pattern) {
-            self.patterns.push(pattern.clone());
-        }
-        self.reply(&ServerFrame::Ok {
-            id,
-            count: Some(matches.live as u64),
-        });
-        // Resources the client knew but the hub has no record of are gone for it.
-        for (resource, seq) in since
-            .iter()
-            .filter(|(resource, _)| pattern.matches(resource))
-        {
-            if self.hub.find(resource).is_none() {
-                let removed = ServerFrame::Removed(RemovedFrame {
-                    resource: resource.to_string(),
-                    seq: *seq,
-                });
-                self.outbox
-                    .deliver(resource, *seq, self.outbox.codec().encode(&removed));
-            }
-        }
-        let subscribing = Hub::subscribe_all(
-            matches.resources,
-            self.id,
-            self.outbox.clone(),
-            pattern,
-            since,
-        );
-        ctx.spawn(fut::wrap_future(subscribing));
     }
 
     fn admit(&mut self) -> Result<(), Rejection> {
@@ -330,79 +335,6 @@ impl SessionActor {
         Ok(())
     }
 
-    fn get(&mut self, id: RequestId, resource: &ResourceId) -> Result<(), Rejection> {
-        let actor = self
-            .hub
-            .find(resource)
-            .ok_or_else(|| Rejection::not_found(resource))?;
-        self.admit()?;
-        let answer = actor.send(TakeSnapshot);
-        self.answer_later(id, answer, move |snapshot| {
-            ServerFrame::Snapshot(fillstack_protocol::SnapshotFrame {
-                id: Some(id),
-                ..snapshot
-            })
-        });
-        Ok(())
-    }
-
-    fn history(
-        &mut self,
-        id: RequestId,
-        resource: ResourceId,
-        since: Seq,
-        limit: usize,
-    ) -> Result<(), Rejection> {
-        let actor = self
-            .hub
-            .find(&resource)
-            .ok_or_else(|| Rejection::not_found(&resource))?;
-        self.admit()?;
-        let answer = actor.send(ReadHistory { since, limit });
-        self.answer_later(id, answer, move |page| ServerFrame::History {
-            id,
-            resource: resource.to_string(),
-            deltas: page.entries,
-            complete: page.complete,
-            more: false,
-        });
-        Ok(())
-    }
-
-    /// Answers request `id` when `answer` resolves, in a task of its own on this
-    /// thread. (A future spawned into the actor's context would be polled again on
-    /// every wakeup of the context, so a session with many requests in flight
-    /// would pay for all of them on each answer.)
-    fn answer_later<T: 'static>(
-        &self,
-        id: RequestId,
-        answer: impl Future<Output = Result<Result<T, Rejection>, MailboxError>> + 'static,
-        frame: impl FnOnce(T) -> ServerFrame + 'static,
-    ) {
-        let outbox = self.outbox.clone();
-        let span = self.span.clone();
-        let in_flight = self.in_flight.clone();
-        actix::spawn(async move {
-            let outcome = answer.await;
-            in_flight.fetch_sub(1, Ordering::AcqRel);
-            match outcome.map_err(mailbox_closed).and_then(|outcome| outcome) {
-                Ok(answer) => {
-                    outbox.reply(&frame(answer));
-                }
-                Err(rejection) => {
-                    // Answers arrive outside the session's span: enter it for the log line.
-                    let _in_session = span.enter();
-                    if rejection.is_hub_fault() {
-                        tracing::warn!(code = ?rejection.code, message = %rejection.message, "request failed");
-                    } else {
-                        tracing::debug!(code = ?rejection.code, message = %rejection.message, "request refused");
-                    }
-                    outbox.reply(&rejection.answering(Some(id)).to_frame());
-                }
-            }
-        });
-    }
-
     fn on_protocol_error(&mut self, error: &ProtocolError) {
         let (code, reason) = match error {
             ProtocolError::Overflow => (CloseCode::TooLarge, self.too_large()),
@@ -414,7 +346,7 @@ impl SessionActor {
                 "a text frame is not valid UTF-8".to_owned(),
             ),
             other => {
-                tracing::debug!(session = self.id, error = %other, "websocket protocol error");
+                tracing::debug!(session = %self.id, error = %other, "websocket protocol error");
                 (
                     CloseCode::Policy,
                     format!("websocket protocol error: {other}"),
@@ -432,17 +364,21 @@ impl SessionActor {
     }
 
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
-        if self.last_heard.elapsed() > 2 * self.settings.heartbeat {
+        // A session whose reading the hub paused (its outbox over the soft limit)
+        // is not blamed for silence; the writer's unread bound covers it.
+        if self.last_heard.elapsed() > 2 * self.settings.heartbeat && !self.outbox.is_over_soft() {
             self.outbox.close(
-                CloseCode::Normal,
+                CloseCode::HeartbeatMissed,
                 "no answer to pings for two heartbeats",
                 false,
             );
             return;
         }
+        // One ping per heartbeat, waiting at most a heartbeat for room.
         let mut socket = self.socket.clone();
+        let wait = self.settings.heartbeat;
         ctx.spawn(fut::wrap_future(async move {
-            let _ = socket.ping(b"").await;
+            let _ = tokio::time::timeout(wait, socket.ping(b"")).await;
         }));
     }
 }
@@ -479,12 +415,12 @@ impl Actor for SessionActor {
             .peer
             .map(|peer| peer.to_string())
             .unwrap_or_default();
-        tracing::info!(session = self.id, %peer, codec = self.outbox.codec().subprotocol(), "session opened");
+        tracing::info!(session = %self.id, %peer, codec = self.outbox.codec().subprotocol(), "session opened");
         let writer = Writer {
             outbox: self.outbox.clone(),
             socket: self.socket.clone(),
             hub: self.hub.clone(),
-            subscriber: self.id,
+            session_id: self.id,
             session: ctx.address(),
             unread_timeout: self.settings.unread_timeout,
         };
@@ -509,15 +445,16 @@ impl Actor for SessionActor {
         let _in_session = span.enter();
         self.sessions_gauge().dec();
         tracing::info!(
-            session = self.id,
-            subscriptions = self.patterns.len(),
+            session = %self.id,
+            subscriptions = self.subscriptions.patterns.len(),
             "session closed"
         );
         METRICS
             .outbox_high_water_bytes
             .observe(self.outbox.high_water() as f64);
         self.outbox.close(CloseCode::Normal, "session ended", false);
-        self.hub.close_session(self.id, &self.patterns);
+        let patterns: Vec<_> = self.subscriptions.every_pattern().cloned().collect();
+        self.hub.close_session(self.id, &patterns);
     }
 }
 
@@ -526,15 +463,28 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for SessionActor {
         let span = self.span.clone();
         let _in_session = span.enter();
         self.last_heard = Instant::now();
+        let codec = self.outbox.codec();
         match item {
-            Ok(AggregatedMessage::Binary(bytes)) => self.on_frame(Codec::MsgPack, &bytes, ctx),
-            Ok(AggregatedMessage::Text(text)) => self.on_frame(Codec::Json, text.as_bytes(), ctx),
-            Ok(AggregatedMessage::Ping(bytes)) => {
-                let mut socket = self.socket.clone();
-                ctx.spawn(fut::wrap_future(async move {
-                    let _ = socket.pong(&bytes).await;
-                }));
+            Ok(AggregatedMessage::Binary(bytes)) if codec == Codec::MsgPack => {
+                self.on_frame(Codec::MsgPack, &bytes, ctx);
             }
+            Ok(AggregatedMessage::Text(text)) if codec == Codec::Json => {
+                self.on_frame(Codec::Json, text.as_bytes(), ctx);
+            }
+            Ok(AggregatedMessage::Binary(_) | AggregatedMessage::Text(_)) => {
+                let reason = format!(
+                    "this session speaks {}: {} frames only",
+                    codec.subprotocol(),
+                    if codec == Codec::MsgPack {
+                        "binary"
+                    } else {
+                        "text"
+                    }
+                );
+                self.outbox
+                    .close(CloseCode::UnsupportedData, &reason, false);
+            }
+            Ok(AggregatedMessage::Ping(bytes)) => self.outbox.pong(bytes, true),
             Ok(AggregatedMessage::Pong(_)) => {}
             Ok(AggregatedMessage::Close(_)) => {
                 self.outbox

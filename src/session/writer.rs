@@ -17,7 +17,7 @@ use super::{SessionActor, WriterStopped};
 use crate::hub::Hub;
 use crate::metrics::METRICS;
 use crate::outbox::{Outbound, Outbox};
-use crate::resource::messages::{Resync, SubscriberId};
+use crate::resource::messages::{Resync, SessionId};
 
 /// Bytes taken from the outbox per batch; the socket channel holds 32 frames more.
 const BATCH_BYTES: usize = 64 * 1024;
@@ -29,7 +29,7 @@ pub struct Writer {
     pub outbox: Outbox,
     pub socket: Socket,
     pub hub: Hub,
-    pub subscriber: SubscriberId,
+    pub session_id: SessionId,
     pub session: Addr<SessionActor>,
     pub unread_timeout: Duration,
 }
@@ -57,17 +57,28 @@ impl Writer {
             for item in batch.drain(..) {
                 let frame = match item {
                     Outbound::Delta { frame, .. }
-                    | Outbound::ResetDone { frame, .. }
+                    | Outbound::ResetDone {
+                        frame: Some(frame), ..
+                    }
                     | Outbound::Reply { frame } => frame,
+                    Outbound::ResetDone { frame: None, .. } => continue,
                     Outbound::Reset { resource } => {
-                        if let Some(actor) = self.hub.find(&resource) {
-                            // The resource queues the fresh snapshot itself, in order
-                            // with its later deltas.
-                            let _ = actor
-                                .send(Resync {
-                                    subscriber: self.subscriber,
-                                })
-                                .await;
+                        self.resync(resource).await;
+                        continue;
+                    }
+                    Outbound::Pong => match self.outbox.take_pong(false) {
+                        Some(frame) => frame,
+                        None => continue,
+                    },
+                    Outbound::WsPong => {
+                        if let Some(payload) = self.outbox.take_pong(true) {
+                            let pong = tokio::time::timeout(
+                                self.unread_timeout,
+                                self.socket.pong(&payload),
+                            );
+                            if !matches!(pong.await, Ok(Ok(()))) {
+                                break 'writing;
+                            }
                         }
                         continue;
                     }
@@ -85,7 +96,7 @@ impl Writer {
                     Written::SocketGone => break 'writing,
                     Written::TimedOut => {
                         tracing::debug!(
-                            subscriber = self.subscriber,
+                            session = %self.session_id,
                             "client stopped reading; closing 4009"
                         );
                         self.outbox.close(
@@ -105,6 +116,26 @@ impl Writer {
             }
         }
         let _ = self.session.try_send(WriterStopped);
+    }
+
+    /// Asks the resource for what ends the reset of `resource` in this outbox: it
+    /// queues the fresh snapshot in order with its later deltas, or an empty end
+    /// when the session no longer watches it. A resource without an actor (it
+    /// never existed, or its actor stopped) ends the reset here, so none stays open.
+    async fn resync(&self, resource: fillstack_protocol::ResourceId) {
+        let resync = || Resync {
+            session: self.session_id,
+            outbox: self.outbox.clone(),
+        };
+        for _attempt in 0..2 {
+            let Some(actor) = self.hub.find_or_load(&resource) else {
+                break;
+            };
+            if actor.send(resync()).await.is_ok() {
+                return;
+            }
+        }
+        self.outbox.deliver_reset(&resource, None);
     }
 
     async fn write(&mut self, codec: Codec, frame: Bytes) -> Written {

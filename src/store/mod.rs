@@ -48,6 +48,9 @@ pub enum StoreError {
     /// The disk or the engine failed; the message is the engine's.
     #[error("storage failed: {0}")]
     Io(String),
+    /// A stored record cannot be read back (the message names which).
+    #[error("a stored record is unreadable: {0}")]
+    Corrupt(String),
     /// The commit queue is full; retry shortly.
     #[error("the store's commit queue is full ({COMMIT_QUEUE} commits waiting)")]
     Busy,
