@@ -69,6 +69,8 @@ pub struct Config {
     pub limits: Option<crate::limits::LimitSettings>,
     /// The hub's clock (the wall clock; tests move a manual one).
     pub clock: crate::clock::Clock,
+    /// How long a deleted resource's actor stays before it leaves the registry.
+    pub retire_after: Duration,
 }
 
 /// How tokens are checked, and the HS256 secret when there is one (to mint tokens).
@@ -110,6 +112,7 @@ impl Default for Config {
             limits: None,
             health_interval: Duration::from_secs(5),
             clock: crate::clock::Clock::system(),
+            retire_after: crate::resource::RETIRE_AFTER,
         }
     }
 }

@@ -76,7 +76,7 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
         .map(|_| Arbiter::new())
         .collect();
     let handles: Vec<ArbiterHandle> = arbiters.iter().map(Arbiter::handle).collect();
-    let hub = Hub::open(store, handles, config.clock.clone())?;
+    let hub = Hub::open(store, handles, config.clock.clone(), config.retire_after)?;
     let draining = Arc::new(AtomicBool::new(false));
     let state = AppState {
         hub: hub.clone(),

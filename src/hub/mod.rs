@@ -52,6 +52,7 @@ struct Inner {
     next_arbiter: AtomicUsize,
     store: Store,
     clock: Clock,
+    retire_after: std::time::Duration,
     sessions: DashMap<SessionId, Outbox>,
     next_session: AtomicU64,
 }
@@ -71,6 +72,7 @@ impl Hub {
         store: Store,
         arbiters: Vec<ArbiterHandle>,
         clock: Clock,
+        retire_after: std::time::Duration,
     ) -> Result<Self, StoreError> {
         assert!(
             !arbiters.is_empty(),
@@ -85,6 +87,7 @@ impl Hub {
                 next_arbiter: AtomicUsize::new(0),
                 store: store.clone(),
                 clock,
+                retire_after,
                 sessions: DashMap::new(),
                 next_session: AtomicU64::new(1),
             }),
@@ -139,7 +142,7 @@ impl Hub {
                 live.clone(),
                 watchers,
             )
-            .retiring_with(retire),
+            .retiring_with(retire, self.inner.retire_after),
         );
         let actor = ResourceActor::start_in_arbiter(&self.inner.arbiters[index], move |ctx| {
             ctx.set_mailbox_capacity(RESOURCE_MAILBOX);

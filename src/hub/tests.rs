@@ -41,6 +41,7 @@ async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers
         store,
         vec![actix::Arbiter::current()],
         crate::clock::Clock::system(),
+        crate::resource::RETIRE_AFTER,
     )
     .unwrap();
     let resource = id("svc/fragile");

@@ -100,8 +100,11 @@ impl Handler<Subscribe> for ResourceActor {
             .or_insert_with(|| Subscriber {
                 outbox,
                 patterns: Vec::new(),
+                is_greeted: false,
             });
-        let is_new = entry.patterns.is_empty();
+        // Another pattern of this session already delivers this resource: nothing new.
+        let is_new = !entry.is_greeted;
+        entry.is_greeted = true;
         if !entry.patterns.contains(&pattern) {
             entry.patterns.push(pattern);
         }

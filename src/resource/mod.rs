@@ -47,6 +47,10 @@ const TTL_RETRY_MAX: Duration = Duration::from_secs(2);
 struct Subscriber {
     outbox: Outbox,
     patterns: Vec<Pattern>,
+    /// Whether it was sent anything yet. A subscriber found in the pattern index
+    /// when the actor started has not: its own `Subscribe` (or the creation's
+    /// fan-out, whichever comes first) sends its first frames.
+    is_greeted: bool,
 }
 
 /// Where the answer to a request waiting for a seq goes.
@@ -95,6 +99,7 @@ pub struct ResourceActor {
     ttl_retry: Duration,
     retire_timer: Option<SpawnHandle>,
     retire: Option<Retire>,
+    retire_after: Duration,
     /// Set when this actor replaces one that died: subscribers may have missed
     /// changes, so each gets a reset snapshot when it starts.
     is_replacement: bool,
@@ -131,6 +136,7 @@ impl ResourceActor {
                 .or_insert_with(|| Subscriber {
                     outbox,
                     patterns: Vec::new(),
+                    is_greeted: false,
                 })
                 .patterns
                 .push(pattern);
@@ -146,6 +152,7 @@ impl ResourceActor {
             ttl_retry: TTL_RETRY_FIRST,
             retire_timer: None,
             retire: None,
+            retire_after: RETIRE_AFTER,
             is_replacement: false,
         }
     }
@@ -159,10 +166,11 @@ impl ResourceActor {
         }
     }
 
-    /// What to call when this actor retires (a deleted resource, idle).
-    pub fn retiring_with(self, retire: Retire) -> Self {
+    /// What to call when this actor retires (a deleted resource, idle for `after`).
+    pub fn retiring_with(self, retire: Retire, after: Duration) -> Self {
         Self {
             retire: Some(retire),
+            retire_after: after,
             ..self
         }
     }
@@ -295,6 +303,7 @@ impl ResourceActor {
         let shared = SharedFrame::new(frame);
         let id = &self.id;
         self.subscribers.retain(|_, subscriber| {
+            subscriber.is_greeted = true;
             let bytes = shared.bytes(subscriber.outbox.codec());
             subscriber.outbox.deliver(id, delta.seq, bytes) != Pushed::Closed
         });
@@ -342,12 +351,12 @@ impl ResourceActor {
         }
     }
 
-    /// A deleted resource with nothing pending leaves after [`RETIRE_AFTER`].
+    /// A deleted resource with nothing pending leaves after `retire_after`.
     fn maybe_retire(&mut self, ctx: &mut Context<Self>) {
         if self.committed().exists || !self.pipeline.is_idle() || self.retire_timer.is_some() {
             return;
         }
-        self.retire_timer = Some(ctx.run_later(RETIRE_AFTER, |resource, ctx| {
+        self.retire_timer = Some(ctx.run_later(self.retire_after, |resource, ctx| {
             resource.retire_timer = None;
             if resource.committed().exists || !resource.pipeline.is_idle() {
                 return;
@@ -471,6 +480,9 @@ impl Actor for ResourceActor {
         if self.is_replacement && self.committed().seq > 0 {
             for subscriber in self.subscribers.values() {
                 self.send_reset(subscriber);
+            }
+            for subscriber in self.subscribers.values_mut() {
+                subscriber.is_greeted = true;
             }
         }
         self.arm_ttl(ctx);

@@ -60,7 +60,7 @@ impl SessionActor {
         }
         self.reply(&ServerFrame::Welcome {
             id,
-            session: format!("s-{}", self.id),
+            session: self.id.to_string(),
             server: self.settings.server.clone(),
             heartbeat_ms: millis(self.settings.heartbeat),
             max_frame_bytes: self.settings.max_frame_bytes as u64,

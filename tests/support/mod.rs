@@ -102,6 +102,18 @@ impl TestHubBuilder {
         self
     }
 
+    /// Drives the hub's time by hand (TTL expiry without sleeping).
+    pub fn clock(mut self, clock: fillstack::clock::Clock) -> Self {
+        self.config.clock = clock;
+        self
+    }
+
+    /// How long a deleted resource's actor stays in the registry.
+    pub fn retire_after(mut self, after: Duration) -> Self {
+        self.config.retire_after = after;
+        self
+    }
+
     pub fn outbox(mut self, soft: usize, hard: usize) -> Self {
         self.config.session.outbox = OutboxLimits { soft, hard };
         self
