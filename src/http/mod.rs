@@ -10,6 +10,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
+pub(crate) mod framing;
 pub mod origin;
 pub mod rest;
 mod spa;

@@ -7,7 +7,7 @@ use actix_web::http::header::{HOST, ORIGIN};
 use actix_web::{HttpRequest, HttpResponse, web};
 use fillstack_protocol::{Codec, ErrorCode, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 
-use super::{AppState, origin};
+use super::{AppState, framing, origin};
 use crate::error::Rejection;
 use crate::session::{Credentials, SessionActor};
 
@@ -40,6 +40,10 @@ pub async fn upgrade(
         limits.take_upgrade(peer.ip())?;
     }
     let upgrade_token = super::bearer_token(&request);
+    let limit = state.sessions.max_frame_bytes;
+    // Frame headers are checked on the raw bytes: the codec reports some RFC 6455
+    // violations late or under the wrong error (see `framing`).
+    let body = framing::scan_payload(&request, body, limit).await?;
     let (response, socket, stream) =
         actix_ws::handle_with_protocols(&request, body, &[SUBPROTOCOL_MSGPACK, SUBPROTOCOL_JSON])?;
     let codec = response
@@ -48,7 +52,6 @@ pub async fn upgrade(
         .and_then(|value| value.to_str().ok())
         .and_then(Codec::from_subprotocol)
         .unwrap_or(Codec::MsgPack);
-    let limit = state.sessions.max_frame_bytes;
     // One message is bounded however it is fragmented: frame and reassembly limits match.
     let stream = stream
         .max_frame_size(limit)

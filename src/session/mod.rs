@@ -336,31 +336,9 @@ impl SessionActor {
     }
 
     fn on_protocol_error(&mut self, error: &ProtocolError) {
-        let (code, reason) = match error {
-            ProtocolError::Overflow => (CloseCode::TooLarge, self.too_large()),
-            ProtocolError::Io(io) if io.to_string().contains("continuation size") => {
-                (CloseCode::TooLarge, self.too_large())
-            }
-            ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => (
-                CloseCode::Undecodable,
-                "a text frame is not valid UTF-8".to_owned(),
-            ),
-            other => {
-                tracing::debug!(session = %self.id, error = %other, "websocket protocol error");
-                (
-                    CloseCode::Policy,
-                    format!("websocket protocol error: {other}"),
-                )
-            }
-        };
+        let (code, reason) = crate::http::framing::close_for(error, self.settings.max_frame_bytes);
+        tracing::debug!(session = %self.id, %error, code = code.as_u16(), "websocket protocol error");
         self.outbox.close(code, &reason, false);
-    }
-
-    fn too_large(&self) -> String {
-        format!(
-            "a frame is larger than {} bytes",
-            self.settings.max_frame_bytes
-        )
     }
 
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {

@@ -13,6 +13,8 @@ use fillstack::outbox::OutboxLimits;
 use fillstack_loadtest::Client;
 use fillstack_protocol::{ClientFrame, Codec, FieldChanges, Scalar, ServerFrame};
 
+pub mod frames;
+
 /// The HS256 secret of `TestHub::builder().auth()`.
 pub const SECRET: &[u8] = b"test-secret-that-is-32-bytes-long";
 
