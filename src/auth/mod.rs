@@ -10,7 +10,7 @@ use crate::error::Rejection;
 
 pub mod token;
 
-pub use token::{Claims, KeySource, TokenVerifier, Verified};
+pub use token::{Audience, Claims, KeySource, TokenVerifier, Verified};
 
 /// A role from the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
