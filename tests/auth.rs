@@ -327,3 +327,71 @@ async fn rest_answers_cors_for_allowed_origins_only() {
     );
     assert_eq!(refused.status().as_u16(), 400);
 }
+
+/// `fillstack serve` with `args` and `env`: its exit status and the stderr line
+/// of the configuration problem.
+fn serve_refused(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new(binary());
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .args(args)
+        .env_remove("FILLSTACK_JWT_SECRET")
+        .env_remove("FILLSTACK_CONFIG");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    (output.status.code(), stderr)
+}
+
+/// (flags, environment, what the error line says after `bad configuration: `)
+type SecretCase<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], String);
+
+#[test]
+fn a_short_secret_exits_2_naming_the_source_it_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, "short\n").unwrap();
+    let secret_path = secret_file.to_str().unwrap();
+    let config = dir.path().join("hub.toml");
+    std::fs::write(&config, format!("jwt_secret_file = \"{secret_path}\"\n")).unwrap();
+    let config_path = config.to_str().unwrap();
+    let problem = "the HS256 secret is 5 bytes; use at least 32";
+    let cases: [SecretCase; 4] = [
+        (
+            &[],
+            &[("FILLSTACK_JWT_SECRET", "short")],
+            format!("FILLSTACK_JWT_SECRET: {problem}"),
+        ),
+        (
+            &["--jwt-secret-file", secret_path],
+            &[],
+            format!("--jwt-secret-file {secret_path}: {problem}"),
+        ),
+        (
+            &["--config", config_path],
+            &[],
+            format!("jwt_secret_file = \"{secret_path}\" in {config_path}: {problem}"),
+        ),
+        // The environment variable is stronger than the file, as for every option.
+        (
+            &["--config", config_path],
+            &[("FILLSTACK_JWT_SECRET", "short")],
+            format!("FILLSTACK_JWT_SECRET: {problem}"),
+        ),
+    ];
+    for (args, env, says) in cases {
+        let (code, stderr) = serve_refused(args, env);
+        assert_eq!(
+            (code, stderr.as_str()),
+            (
+                Some(2),
+                format!("fillstack: bad configuration: {says}").as_str()
+            ),
+            "{args:?} {env:?}"
+        );
+    }
+}
