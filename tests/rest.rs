@@ -395,3 +395,127 @@ async fn status_counts_sessions_subscriptions_and_resources_and_openapi_lists_ev
     }
     assert!(document["paths"]["/api/v1/resources/{id}"]["delete"].is_object());
 }
+
+/// GET `url` with `Authorization: Bearer <bearer>`: the status and the JSON body.
+async fn get_json_as(url: &str, bearer: &str) -> (StatusCode, Value) {
+    let mut response = http()
+        .get(url)
+        .insert_header(("Authorization", format!("Bearer {bearer}")))
+        .send()
+        .await
+        .unwrap();
+    let body = response.body().limit(16 << 20).await.unwrap();
+    (
+        response.status(),
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
+/// Every id a list of `query` shows to `bearer`, following `next_cursor` page by page.
+async fn list_every_page(hub: &TestHub, query: &str, bearer: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = hub.http(&format!("/api/v1/resources?limit=4{query}"));
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let (status, page) = get_json_as(&url, bearer).await;
+        assert_eq!(status, StatusCode::OK, "{url}: {page}");
+        let resources = page["resources"].as_array().unwrap();
+        assert!(resources.len() <= 4, "{url}: {page}");
+        ids.extend(
+            resources
+                .iter()
+                .map(|s| s["resource"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return ids,
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_list_holds_only_what_the_token_may_read_whatever_the_pattern() {
+    let hub = TestHub::builder().auth().start().await;
+    let admin = token(&["admin"], None, 600);
+    let mut all = Vec::new();
+    for n in 0..6 {
+        all.push(format!("svc/api/{n}"));
+        all.push(format!("svc/db/{n}"));
+        all.push(format!("job/backup/{n}"));
+        all.push(format!("team/a/b/{n}"));
+    }
+    all.extend((0..10).map(|n| format!("host/web-{n}")));
+    all.extend(["job/nightly".to_owned(), "job/weekly".to_owned()]);
+    all.sort();
+    for id in &all {
+        let answer = http()
+            .post(hub.http(&format!("/api/v1/resources/{id}")))
+            .insert_header(("Authorization", format!("Bearer {admin}")))
+            .send_json(&json!({"status": "up"}))
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{id}");
+    }
+    let scopes: [&[&str]; 4] = [
+        &["svc/**"],
+        &["svc/api/*", "host/web-1", "job/*"],
+        &["team/**"],
+        &["nothing/here"],
+    ];
+    let queries = [
+        "",
+        "&pattern=**",
+        "&pattern=svc/**",
+        "&pattern=svc/api/*",
+        "&pattern=host/*",
+        "&pattern=job/**",
+        "&pattern=svc/api/3",
+        "&pattern=host/web-2",
+        "&pattern=other/**",
+    ];
+    for scope in scopes {
+        let bearer = token(&["viewer"], Some(scope), 600);
+        let patterns: Vec<_> = scope
+            .iter()
+            .map(|p| fillstack_protocol::Pattern::parse(p).unwrap())
+            .collect();
+        for query in queries {
+            let pattern =
+                fillstack_protocol::Pattern::parse(query.strip_prefix("&pattern=").unwrap_or("**"))
+                    .unwrap();
+            let expected: Vec<String> = all
+                .iter()
+                .filter(|id| {
+                    let id = fillstack_protocol::ResourceId::parse(id).unwrap();
+                    pattern.matches(&id) && patterns.iter().any(|scope| scope.matches(&id))
+                })
+                .cloned()
+                .collect();
+            let listed = list_every_page(&hub, query, &bearer).await;
+            assert_eq!(listed, expected, "res {scope:?}, query `{query}`");
+        }
+    }
+    // Spelled out for two of them, so the test does not only trust Pattern::matches.
+    let narrow = token(
+        &["viewer"],
+        Some(&["svc/api/*", "host/web-1", "job/*"]),
+        600,
+    );
+    let listed = list_every_page(&hub, "", &narrow).await;
+    let mut expected: Vec<String> = (0..6).map(|n| format!("svc/api/{n}")).collect();
+    expected.extend(["host/web-1", "job/nightly", "job/weekly"].map(String::from));
+    expected.sort();
+    assert_eq!(listed, expected);
+    let (status, page) =
+        get_json_as(&hub.http("/api/v1/resources?pattern=host/web-2"), &narrow).await;
+    assert_eq!(
+        (status, page),
+        (
+            StatusCode::OK,
+            json!({"resources": [], "next_cursor": null})
+        )
+    );
+}

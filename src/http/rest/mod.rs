@@ -187,7 +187,8 @@ fn actor_gone(_: actix::MailboxError) -> Rejection {
     )
 }
 
-/// Snapshots of the resources matching `pattern`, in id order, paginated by id.
+/// Snapshots of the resources matching `pattern` that the token may read, in id
+/// order, paginated by id.
 #[utoipa::path(get, path = "/api/v1/resources", params(ListQuery), tag = "resources",
     responses((status = 200, body = ResourcePage), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody)))]
 pub async fn list(
@@ -216,8 +217,12 @@ pub async fn list(
             })
         })
         .transpose()?;
-    authorize(&request, &state)?.allow_pattern(&pattern)?;
-    let ids = state.hub.resources_matching(&pattern);
+    let grants = authorize(&request, &state)?;
+    grants.allow_list()?;
+    // A list shows what the token may read (amended "Auth"): a pattern wider than
+    // `res`, or partly outside it, is narrowed to `res`, never refused.
+    let mut ids = state.hub.resources_matching(&pattern);
+    ids.retain(|id| grants.covers(id));
     let start = cursor.map_or(0, |cursor| ids.partition_point(|id| *id <= cursor));
     let mut resources = Vec::new();
     let mut examined = start;
