@@ -519,3 +519,69 @@ async fn a_list_holds_only_what_the_token_may_read_whatever_the_pattern() {
         )
     );
 }
+
+/// A history answer in the encoding `accept` asks for: its body's size and its map.
+async fn history_part(hub: &TestHub, path: &str, accept: &str) -> (usize, Value) {
+    let mut response = http()
+        .get(hub.http(path))
+        .insert_header(("Accept", accept))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let body = response.body().limit(64 << 20).await.unwrap();
+    let page = if accept == "application/msgpack" {
+        Codec::MsgPack.decode(&body).unwrap()
+    } else {
+        serde_json::from_slice(&body).unwrap()
+    };
+    (body.len(), page)
+}
+
+#[actix_web::test]
+async fn a_history_answer_stays_within_1_mib_and_says_more_until_the_last_part() {
+    let hub = TestHub::start().await;
+    let mut publisher = hub.client().await;
+    // 1000 deltas of about 17 KB: 64 string fields of 256 bytes, every one changed.
+    for n in 0..1000u64 {
+        let value = format!("{n:08}").repeat(32);
+        let fields = (0..64)
+            .map(|f| (format!("f{f:02}"), Some(Scalar::Str(value.clone()))))
+            .collect();
+        let frame = PublishFrame {
+            id: n + 1,
+            resource: "big/one".into(),
+            fields: Some(fields),
+            ..PublishFrame::default()
+        };
+        publisher.send(&ClientFrame::Pub(frame)).await.unwrap();
+    }
+    for _ in 0..1000 {
+        assert!(matches!(
+            next(&mut publisher).await,
+            ServerFrame::Ack { .. }
+        ));
+    }
+    for accept in ["application/json", "application/msgpack"] {
+        let mut seqs = Vec::new();
+        let mut parts = 0;
+        let mut since = 0;
+        loop {
+            let path = format!("/api/v1/history/big/one?since={since}&limit=1000");
+            let (bytes, page) = history_part(&hub, &path, accept).await;
+            parts += 1;
+            assert!(bytes <= 1 << 20, "{accept}: {path} answered {bytes} bytes");
+            assert_eq!(page["complete"], json!(true), "{accept}");
+            let deltas = page["deltas"].as_array().unwrap();
+            assert!(!deltas.is_empty(), "{accept}: {path} carried no delta");
+            seqs.extend(deltas.iter().map(|d| d["seq"].as_u64().unwrap()));
+            match page.get("more") {
+                Some(more) if *more == json!(true) => since = *seqs.last().unwrap(),
+                None => break,
+                Some(other) => panic!("{accept}: more is {other}; it is true or absent"),
+            }
+        }
+        assert_eq!(seqs, (1..=1000).collect::<Vec<u64>>(), "{accept}");
+        assert!(parts >= 16, "{accept}: about 17 MB in {parts} parts");
+    }
+}

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub mod body;
+pub mod cut;
 mod openapi;
 
 use super::AppState;
@@ -79,7 +80,14 @@ pub struct HistoryPage {
     pub deltas: Vec<HistoryEntry>,
     /// False when older deltas were no longer kept.
     pub complete: bool,
+    /// True when the answer was cut to stay within 1 MiB: ask again with `since` =
+    /// the seq of its last delta. Absent (false) on the last part.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
 }
+
+/// Largest encoded history answer, in bytes (amended "Liveness, bounds and resume").
+pub const MAX_HISTORY_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// The hub's own figures.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -372,12 +380,37 @@ pub async fn history(
         .send(ReadHistory { since, limit })
         .await
         .map_err(actor_gone)??;
-    let page = HistoryPage {
-        resource: id.to_string(),
-        deltas: page.entries,
-        complete: page.complete,
-    };
+    let page = history_within_bound(
+        body::Encoding::accepted(&request).codec(),
+        id.to_string(),
+        page,
+    );
     Ok(body::reply(&request, StatusCode::OK, &page))
+}
+
+/// The answer for `read`, cut so that it encodes to at most
+/// `MAX_HISTORY_ANSWER_BYTES` with `codec`.
+fn history_within_bound(
+    codec: fillstack_protocol::Codec,
+    resource: String,
+    read: crate::resource::messages::HistoryPage,
+) -> HistoryPage {
+    let mut page = HistoryPage {
+        resource,
+        deltas: Vec::new(),
+        complete: read.complete,
+        more: true,
+    };
+    // The envelope is measured with `more` and an empty list; each delta then costs
+    // its own bytes plus one, which covers a JSON comma or the growth of a
+    // MessagePack array header (1, 3 or 5 bytes) with room to spare.
+    let room = MAX_HISTORY_ANSWER_BYTES.saturating_sub(cut::encoded_len(codec, &page));
+    let (deltas, more) = cut::cut_to_bytes(read.entries, room, |entry| {
+        cut::encoded_len(codec, entry) + 1
+    });
+    page.deltas = deltas;
+    page.more = more;
+    page
 }
 
 /// The hub's version, uptime and counts.
