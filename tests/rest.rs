@@ -585,3 +585,66 @@ async fn a_history_answer_stays_within_1_mib_and_says_more_until_the_last_part()
         assert!(parts >= 16, "{accept}: about 17 MB in {parts} parts");
     }
 }
+
+#[actix_web::test]
+async fn every_openapi_path_parameter_is_in_its_template_and_the_others_are_optional_queries() {
+    let hub = TestHub::start().await;
+    let (_, document) = get_json(&hub.http("/api/openapi.json")).await;
+    let mut queries = BTreeSet::new();
+    for (template, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut in_path = BTreeSet::new();
+            for parameter in &parameters {
+                let name = parameter["name"].as_str().unwrap();
+                match parameter["in"].as_str().unwrap() {
+                    "path" => {
+                        assert!(
+                            template.contains(&format!("{{{name}}}")),
+                            "{method} {template}: path parameter `{name}` is not in the template"
+                        );
+                        assert_eq!(parameter["required"], json!(true), "{method} {template}");
+                        in_path.insert(name.to_owned());
+                    }
+                    "query" => {
+                        assert_ne!(
+                            parameter["required"],
+                            json!(true),
+                            "{method} {template}: query `{name}` is optional"
+                        );
+                        queries.insert(format!("{method} {template}?{name}"));
+                    }
+                    other => panic!("{method} {template}: `{name}` is in {other}"),
+                }
+            }
+            let placeholders: BTreeSet<String> = template
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+                .collect();
+            assert_eq!(placeholders, in_path, "{method} {template}");
+        }
+    }
+    let expected: BTreeSet<String> = [
+        "get /api/v1/resources?pattern",
+        "get /api/v1/resources?status",
+        "get /api/v1/resources?limit",
+        "get /api/v1/resources?cursor",
+        "get /api/v1/history/{id}?since",
+        "get /api/v1/history/{id}?limit",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(queries, expected);
+    let history = &document["components"]["schemas"]["HistoryPage"];
+    assert_eq!(history["properties"]["more"]["type"], json!("boolean"));
+    assert!(
+        history["properties"]["more"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("1 MiB")
+    );
+}

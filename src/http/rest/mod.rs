@@ -110,12 +110,16 @@ pub struct HubStatus {
 
 /// Query of the list route.
 #[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// An id, `p/*`, `p/**` or `**` (default).
+    /// An id, `p/*`, `p/**` or `**` (default). The list holds only the matching
+    /// resources inside the token's `res`: a pattern wider than it, or partly or
+    /// wholly outside it, gives those (possibly none), never 403.
     pub pattern: Option<String>,
     /// Only resources with this status.
     pub status: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -123,10 +127,14 @@ pub struct ListQuery {
 
 /// Query of the history route.
 #[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
-    /// Deltas with a greater seq (exclusive; default 0).
+    /// Deltas with a greater seq (exclusive; default 0). After an answer with
+    /// `more: true`, the seq of its last delta.
     pub since: Option<u64>,
-    /// At most this many, 1 to 1000 (default 100).
+    /// At most this many, 1 to 1000 (default 100); fewer when the answer is cut
+    /// at 1 MiB (`more: true`).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
 }
 
