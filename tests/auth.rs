@@ -396,3 +396,18 @@ fn a_short_secret_exits_2_naming_the_source_it_came_from() {
         );
     }
 }
+
+#[actix_web::test]
+async fn an_admin_token_may_not_publish_under_hub_on_the_socket() {
+    let hub = TestHub::builder().auth().start().await;
+    let mut admin = hub.client_with(&token(&["admin"], None, 600)).await;
+    let (code, message) = refused_publish(&mut admin, "hub/node-1/sessions").await;
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            ErrorCode::Forbidden,
+            "`hub/node-1/sessions` is under hub/, which only the hub itself writes"
+        )
+    );
+    assert_eq!(set_status(&mut admin, "hubcap/ok", "up").await, 1);
+}

@@ -648,3 +648,68 @@ async fn every_openapi_path_parameter_is_in_its_template_and_the_others_are_opti
             .contains("1 MiB")
     );
 }
+
+#[actix_web::test]
+async fn nobody_publishes_or_deletes_under_hub_not_even_an_admin() {
+    let open = TestHub::builder().health_every(ms(100)).start().await;
+    let secured = TestHub::builder()
+        .auth()
+        .health_every(ms(100))
+        .start()
+        .await;
+    let admin = format!("Bearer {}", token(&["admin"], None, 600));
+    for (hub, bearer) in [(&open, None), (&secured, Some(admin.as_str()))] {
+        // A resource the hub's own health reporter made, so a delete finds it.
+        let mut watcher = match bearer {
+            None => hub.client().await,
+            Some(bearer) => hub.client_with(bearer.trim_start_matches("Bearer ")).await,
+        };
+        watcher.subscribe("hub/**", None).await.unwrap();
+        let reported = loop {
+            if let ServerFrame::Snapshot(snapshot) = next(&mut watcher).await {
+                break snapshot.resource;
+            }
+        };
+        for (method, id) in [
+            ("POST", reported.as_str()),
+            ("DELETE", reported.as_str()),
+            ("POST", "hub/elsewhere/x"),
+            ("DELETE", "hub/elsewhere/x"),
+        ] {
+            let mut request = http().request(
+                method.parse().unwrap(),
+                hub.http(&format!("/api/v1/resources/{id}")),
+            );
+            if let Some(bearer) = bearer {
+                request = request.insert_header(("Authorization", bearer));
+            }
+            let mut response = if method == "POST" {
+                request.send_json(&json!({"status": "down"})).await.unwrap()
+            } else {
+                request.send().await.unwrap()
+            };
+            let answer: Value = serde_json::from_slice(&response.body().await.unwrap()).unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{method} {id}: {answer}"
+            );
+            assert_eq!(
+                answer,
+                json!({"error": {"code": "forbidden",
+                    "message": format!("`{id}` is under hub/, which only the hub itself writes")}}),
+                "{method} {id} (auth: {})",
+                bearer.is_some()
+            );
+        }
+        // The hub itself still reports there: a later report is a delta.
+        let update = loop {
+            match next(&mut watcher).await {
+                ServerFrame::Delta(update) => break update,
+                ServerFrame::Snapshot(_) => {}
+                other => panic!("expected the hub's next report, got {other:?}"),
+            }
+        };
+        assert!(update.resource.starts_with("hub/"), "{update:?}");
+    }
+}
