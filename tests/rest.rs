@@ -713,3 +713,60 @@ async fn nobody_publishes_or_deletes_under_hub_not_even_an_admin() {
         assert!(update.resource.starts_with("hub/"), "{update:?}");
     }
 }
+
+#[actix_web::test]
+async fn a_rest_publish_refuses_names_outside_the_grammar_and_floats_that_are_not_finite() {
+    let hub = TestHub::start().await;
+    let (status, answer) = post_json(
+        &hub.http("/api/v1/resources/svc/a"),
+        &json!({"status": "up", "fields": {"cpu load": 1}}),
+    )
+    .await;
+    assert_eq!(
+        (status, answer),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"code": "invalid",
+                "message": "field name `cpu load` must match [A-Za-z0-9][A-Za-z0-9_.:-]*"}})
+        )
+    );
+    let (status, answer) = post_json(
+        &hub.http("/api/v1/resources/svc/a"),
+        &json!({"labels": {"team/x": "ops"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["message"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("label name `team/x` must match [A-Za-z0-9][A-Za-z0-9_.:-]*")
+        )
+    );
+    let mut nan_fields = fillstack_protocol::FieldChanges::new();
+    nan_fields.insert("ratio".into(), Some(Scalar::Float(f64::NAN)));
+    let body = fillstack_protocol::PublishFrame {
+        fields: Some(nan_fields),
+        ..Default::default()
+    };
+    let mut response = http()
+        .post(hub.http("/api/v1/resources/svc/a"))
+        .insert_header(("Content-Type", "application/msgpack"))
+        .send_body(Codec::MsgPack.encode(&body))
+        .await
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&response.body().await.unwrap()).unwrap();
+    assert_eq!(
+        (response.status(), answer),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"code": "invalid",
+                "message": "field `ratio` is NaN; floats must be finite"}})
+        )
+    );
+    let (status, _) = get_json(&hub.http("/api/v1/resources/svc/a")).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no refused publish created it"
+    );
+}

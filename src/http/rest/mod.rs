@@ -54,10 +54,13 @@ pub struct ResourcePage {
 pub struct PublishBody {
     /// The new status.
     pub status: Option<String>,
-    /// Fields to set; `null` removes one.
+    /// Fields to set; `null` removes one. At most 64; names match
+    /// `[A-Za-z0-9][A-Za-z0-9_.:-]*` (1 to 64 bytes); strings are at most 256 bytes
+    /// and floats finite; others are refused 400 `invalid`.
     #[schema(inline)]
     pub fields: Option<FieldChanges>,
-    /// Labels to set; `null` removes one.
+    /// Labels to set; `null` removes one. At most 32; names as for fields, values
+    /// at most 256 bytes.
     #[schema(inline)]
     pub labels: Option<LabelChanges>,
     /// Time to live, ms; 0 clears it.
