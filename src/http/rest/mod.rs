@@ -206,8 +206,10 @@ fn actor_gone(_: actix::MailboxError) -> Rejection {
     )
 }
 
-/// Snapshots of the resources matching `pattern` that the token may read, in id
-/// order, paginated by id.
+/// Snapshots of the resources matching `pattern`, in id order, paginated by id.
+///
+/// Only resources inside the token's `res`: a pattern wider than it, or outside
+/// it, gives those that are inside (possibly none), never 403.
 #[utoipa::path(get, path = "/api/v1/resources", params(ListQuery), tag = "resources",
     responses((status = 200, body = ResourcePage), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody)))]
 pub async fn list(
@@ -325,6 +327,8 @@ pub async fn get_one(
 }
 
 /// Publishes a change; answers once it is durable. Creates the resource if needed.
+///
+/// Resources under `hub/` are written by the hub alone: 403 for every token.
 #[utoipa::path(post, path = "/api/v1/resources/{id}", tag = "resources", request_body = PublishBody,
     params(("id" = String, Path, description = "resource id, slashes included")),
     responses((status = 200, body = Published), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody),
@@ -351,6 +355,8 @@ pub async fn publish(
 }
 
 /// Deletes a resource; subscribers get `removed`. Its seq lives on.
+///
+/// Needs the admin role; resources under `hub/` are never deleted this way (403).
 #[utoipa::path(delete, path = "/api/v1/resources/{id}", tag = "resources",
     params(("id" = String, Path, description = "resource id, slashes included")),
     responses((status = 204), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody), (status = 404, body = openapi::ErrorBody)))]
@@ -370,6 +376,9 @@ pub async fn delete(
 }
 
 /// Deltas of one resource after `since`.
+///
+/// An answer stays within 1 MiB: one that had to be cut says `more: true`; ask
+/// again with `since` = the seq of its last delta.
 #[utoipa::path(get, path = "/api/v1/history/{id}", tag = "resources", params(("id" = String, Path), HistoryQuery),
     responses((status = 200, body = HistoryPage), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody),
         (status = 404, body = openapi::ErrorBody)))]
