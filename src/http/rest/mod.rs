@@ -4,7 +4,6 @@
 //! answer errors with the same `Rejection`. Every route is described in the OpenAPI
 //! document (`/api/openapi.json`), generated from the annotations below.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -14,11 +13,12 @@ use fillstack_protocol::{
     ErrorCode, FieldChanges, HistoryEntry, LabelChanges, Pattern, ResourceId, SnapshotFrame, Status,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 pub mod body;
 pub mod cut;
 mod openapi;
+mod query;
 
 use super::AppState;
 use crate::auth::{Action, Grants};
@@ -27,6 +27,8 @@ use crate::resource::messages::{Publish, ReadHistory, Remove, TakeSnapshot};
 use crate::session::request::{check_change, history_limit, resource_id};
 
 pub use openapi::ApiDoc;
+pub use query::{HistoryQuery, ListQuery};
+use query::{number, query_pairs};
 
 /// Registers every REST route.
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -109,66 +111,6 @@ pub struct HubStatus {
     pub subscriptions: u64,
     /// Resources that exist.
     pub resources: u64,
-}
-
-/// Query of the list route.
-#[derive(Debug, Default, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// An id, `p/*`, `p/**` or `**` (default). The list holds only the matching
-    /// resources inside the token's `res`: a pattern wider than it, or partly or
-    /// wholly outside it, gives those (possibly none), never 403.
-    pub pattern: Option<String>,
-    /// Only resources with this status.
-    pub status: Option<String>,
-    /// Page size, 1 to 1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-/// Query of the history route.
-#[derive(Debug, Default, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct HistoryQuery {
-    /// Deltas with a greater seq (exclusive; default 0). After an answer with
-    /// `more: true`, the seq of its last delta.
-    pub since: Option<u64>,
-    /// At most this many, 1 to 1000 (default 100); fewer when the answer is cut
-    /// at 1 MiB (`more: true`).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u64>,
-}
-
-/// The query string as pairs, refusing keys the route does not know.
-fn query_pairs(
-    request: &HttpRequest,
-    known: &[&str],
-) -> Result<BTreeMap<String, String>, Rejection> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(request.query_string())
-        .map_err(|e| Rejection::invalid(format!("the query string is not valid: {e}")))?;
-    let mut map = BTreeMap::new();
-    for (key, value) in pairs {
-        if !known.contains(&key.as_str()) {
-            return Err(Rejection::invalid(format!(
-                "unknown query parameter `{key}`; this route takes {}",
-                known.join(", ")
-            )));
-        }
-        map.insert(key, value);
-    }
-    Ok(map)
-}
-
-fn number(pairs: &BTreeMap<String, String>, key: &str) -> Result<Option<u64>, Rejection> {
-    pairs
-        .get(key)
-        .map(|text| {
-            text.parse()
-                .map_err(|_| Rejection::invalid(format!("`{key}={text}` is not a whole number")))
-        })
-        .transpose()
 }
 
 /// The grants of the request's bearer token (everything when no auth is configured).
