@@ -177,7 +177,7 @@ impl Config {
             None => FileConfig::default(),
         };
         let mut config = Self {
-            auth: load_auth(overrides.auth.clone(), &file)?,
+            auth: load_auth(overrides.auth.clone(), &file, overrides.config.as_deref())?,
             auth_issuer: overrides
                 .auth
                 .jwt_issuer
@@ -258,11 +258,69 @@ impl Config {
     }
 }
 
+/// An HS256 secret and where it came from, named as the user gave it, so that a
+/// problem with it names the flag, the environment variable or the file's key.
+struct Secret {
+    bytes: Vec<u8>,
+    source: String,
+}
+
+impl Secret {
+    /// The secret from `--jwt-secret-file`, else `FILLSTACK_JWT_SECRET`, else the
+    /// `jwt_secret_file` key of the `--config` file (flags over env over the file).
+    fn load(
+        given: &AuthOverrides,
+        file: &FileConfig,
+        config: Option<&Path>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let from_file = |source: String, path: &Path| {
+            Ok(Self {
+                bytes: read_bytes(&source, path)?.trim_ascii().to_vec(),
+                source,
+            })
+        };
+        if let Some(path) = &given.jwt_secret_file {
+            return from_file(format!("--jwt-secret-file {}", path.display()), path).map(Some);
+        }
+        if let Some(secret) = &given.jwt_secret {
+            return Ok(Some(Self {
+                bytes: secret.clone().into_bytes(),
+                source: "FILLSTACK_JWT_SECRET".to_owned(),
+            }));
+        }
+        let Some(path) = &file.jwt_secret_file else {
+            return Ok(None);
+        };
+        let config = config.map_or_else(
+            || "the config file".to_owned(),
+            |config| config.display().to_string(),
+        );
+        let source = format!("jwt_secret_file = \"{}\" in {config}", path.display());
+        from_file(source, path).map(Some)
+    }
+
+    /// The secret as a key source, if it is long enough.
+    fn into_key_source(self) -> Result<KeySource, ConfigError> {
+        if self.bytes.len() < MIN_SECRET_BYTES {
+            return Err(ConfigError::new(
+                &self.source,
+                format!(
+                    "the HS256 secret is {} bytes; use at least {MIN_SECRET_BYTES}",
+                    self.bytes.len()
+                ),
+            ));
+        }
+        Ok(KeySource::Secret(self.bytes))
+    }
+}
+
 /// The key source from flags/env over the file: one of a secret, a public key or a JWKS.
-fn load_auth(given: AuthOverrides, file: &FileConfig) -> Result<Option<AuthConfig>, ConfigError> {
-    let secret_file = given
-        .jwt_secret_file
-        .or_else(|| file.jwt_secret_file.clone());
+fn load_auth(
+    given: AuthOverrides,
+    file: &FileConfig,
+    config: Option<&Path>,
+) -> Result<Option<AuthConfig>, ConfigError> {
+    let secret = Secret::load(&given, file, config)?;
     let public_key_file = given
         .jwt_public_key_file
         .or_else(|| file.jwt_public_key_file.clone());
@@ -270,35 +328,16 @@ fn load_auth(given: AuthOverrides, file: &FileConfig) -> Result<Option<AuthConfi
     let algorithm = given.jwt_alg.or_else(|| file.jwt_alg.clone());
     let issuer = given.jwt_issuer.or_else(|| file.jwt_issuer.clone());
     let audience = given.jwt_audience.or_else(|| file.jwt_audience.clone());
-    let secret = match (secret_file, given.jwt_secret) {
-        (Some(path), _) => Some(
-            read_bytes("--jwt-secret-file", &path)?
-                .trim_ascii()
-                .to_vec(),
-        ),
-        (None, Some(secret)) => Some(secret.into_bytes()),
-        (None, None) => None,
-    };
     let pinned = |option: &str| -> Result<jsonwebtoken::Algorithm, ConfigError> {
         let name = algorithm
             .as_deref()
             .ok_or_else(|| ConfigError::new(option, "needs --jwt-alg RS256, ES256 or EdDSA"))?;
         asymmetric_algorithm(name).map_err(|e| ConfigError::new("--jwt-alg", e))
     };
-    let source = match (secret.clone(), public_key_file, jwks_file) {
+    let hs256 = secret.as_ref().map(|secret| secret.bytes.clone());
+    let source = match (secret, public_key_file, jwks_file) {
         (None, None, None) => return Ok(None),
-        (Some(secret), None, None) => {
-            if secret.len() < MIN_SECRET_BYTES {
-                return Err(ConfigError::new(
-                    "--jwt-secret-file",
-                    format!(
-                        "the HS256 secret is {} bytes; use at least {MIN_SECRET_BYTES}",
-                        secret.len()
-                    ),
-                ));
-            }
-            KeySource::Secret(secret)
-        }
+        (Some(secret), None, None) => secret.into_key_source()?,
         (None, Some(path), None) => KeySource::PublicKey {
             pem: read_bytes("--jwt-public-key-file", &path)?,
             algorithm: pinned("--jwt-public-key-file")?,
@@ -324,7 +363,10 @@ fn load_auth(given: AuthOverrides, file: &FileConfig) -> Result<Option<AuthConfi
     };
     let verifier = TokenVerifier::new(&source, issuer.as_deref(), audience.as_deref())
         .map_err(|e| ConfigError::new("--jwt-public-key-file", e))?;
-    Ok(Some(AuthConfig { verifier, secret }))
+    Ok(Some(AuthConfig {
+        verifier,
+        secret: hs256,
+    }))
 }
 
 fn read_bytes(option: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {

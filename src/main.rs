@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use fillstack::auth::token::{Claims, mint};
+use fillstack::auth::token::{Audience, Claims, mint};
 use fillstack::config::{AuthOverrides, Config, Overrides, duration};
 
 #[derive(Parser)]
@@ -169,7 +169,7 @@ fn token(args: TokenArgs) -> ExitCode {
         nbf: None,
         iat: Some(now),
         iss: config.auth_issuer,
-        aud: config.auth_audience,
+        aud: config.auth_audience.map(Audience::One),
     };
     match mint(&secret, &claims) {
         Ok(token) => {

@@ -229,7 +229,8 @@ async fn rest_routes_need_a_bearer_token_with_the_right_role_and_scope() {
         ("POST", url.clone(), &agent, 200),
         ("POST", hub.http("/api/v1/resources/host/x"), &agent, 403),
         ("GET", url.clone(), &viewer, 200),
-        ("GET", hub.http("/api/v1/resources?pattern=**"), &agent, 403),
+        // A list is filtered by the scope, never refused for its pattern.
+        ("GET", hub.http("/api/v1/resources?pattern=**"), &agent, 200),
         (
             "GET",
             hub.http("/api/v1/resources?pattern=svc/**"),
@@ -326,4 +327,87 @@ async fn rest_answers_cors_for_allowed_origins_only() {
             .is_none()
     );
     assert_eq!(refused.status().as_u16(), 400);
+}
+
+/// `fillstack serve` with `args` and `env`: its exit status and the stderr line
+/// of the configuration problem.
+fn serve_refused(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new(binary());
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .args(args)
+        .env_remove("FILLSTACK_JWT_SECRET")
+        .env_remove("FILLSTACK_CONFIG");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    (output.status.code(), stderr)
+}
+
+/// (flags, environment, what the error line says after `bad configuration: `)
+type SecretCase<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], String);
+
+#[test]
+fn a_short_secret_exits_2_naming_the_source_it_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, "short\n").unwrap();
+    let secret_path = secret_file.to_str().unwrap();
+    let config = dir.path().join("hub.toml");
+    std::fs::write(&config, format!("jwt_secret_file = \"{secret_path}\"\n")).unwrap();
+    let config_path = config.to_str().unwrap();
+    let problem = "the HS256 secret is 5 bytes; use at least 32";
+    let cases: [SecretCase; 4] = [
+        (
+            &[],
+            &[("FILLSTACK_JWT_SECRET", "short")],
+            format!("FILLSTACK_JWT_SECRET: {problem}"),
+        ),
+        (
+            &["--jwt-secret-file", secret_path],
+            &[],
+            format!("--jwt-secret-file {secret_path}: {problem}"),
+        ),
+        (
+            &["--config", config_path],
+            &[],
+            format!("jwt_secret_file = \"{secret_path}\" in {config_path}: {problem}"),
+        ),
+        // The environment variable is stronger than the file, as for every option.
+        (
+            &["--config", config_path],
+            &[("FILLSTACK_JWT_SECRET", "short")],
+            format!("FILLSTACK_JWT_SECRET: {problem}"),
+        ),
+    ];
+    for (args, env, says) in cases {
+        let (code, stderr) = serve_refused(args, env);
+        assert_eq!(
+            (code, stderr.as_str()),
+            (
+                Some(2),
+                format!("fillstack: bad configuration: {says}").as_str()
+            ),
+            "{args:?} {env:?}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn an_admin_token_may_not_publish_under_hub_on_the_socket() {
+    let hub = TestHub::builder().auth().start().await;
+    let mut admin = hub.client_with(&token(&["admin"], None, 600)).await;
+    let (code, message) = refused_publish(&mut admin, "hub/node-1/sessions").await;
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            ErrorCode::Forbidden,
+            "`hub/node-1/sessions` is under hub/, which only the hub itself writes"
+        )
+    );
+    assert_eq!(set_status(&mut admin, "hubcap/ok", "up").await, 1);
 }

@@ -8,7 +8,7 @@ use actix_http::ws::Item;
 use awc::ws::Message;
 use bytes::Bytes;
 use fillstack_loadtest::Client;
-use fillstack_protocol::{ClientFrame, Codec, ErrorCode, ServerFrame};
+use fillstack_protocol::{ClientFrame, Codec, ErrorCode, Scalar, ServerFrame};
 use serde_json::json;
 use support::*;
 
@@ -287,4 +287,120 @@ async fn a_client_offering_no_subprotocol_speaks_msgpack() {
         client.hello(None).await.unwrap(),
         ServerFrame::Welcome { .. }
     ));
+}
+
+/// The rule every field and label name follows (the id segment grammar).
+const NAME_RULE: &str = "must match [A-Za-z0-9][A-Za-z0-9_.:-]*";
+
+#[actix_web::test]
+async fn field_and_label_names_follow_the_id_segment_grammar_and_floats_are_finite() {
+    let hub = TestHub::start().await;
+    let long = "n".repeat(65);
+    let cases = [
+        (
+            json!({"fields": {"cpu load": 1}}),
+            format!("field name `cpu load` {NAME_RULE}"),
+        ),
+        (
+            json!({"fields": {"_cpu": 1}}),
+            format!("field name `_cpu` {NAME_RULE}"),
+        ),
+        (
+            json!({"fields": {"svc/cpu": 1}}),
+            format!("field name `svc/cpu` {NAME_RULE}"),
+        ),
+        (
+            json!({"fields": {"température": 1}}),
+            format!("field name `température` {NAME_RULE}"),
+        ),
+        (
+            json!({"labels": {"-team": "ops"}}),
+            format!("label name `-team` {NAME_RULE}"),
+        ),
+        (
+            json!({"labels": {"": "ops"}}),
+            "label name `` is 0 bytes; names are 1 to 64 bytes".to_owned(),
+        ),
+        (
+            json!({"fields": {long.clone(): 1}}),
+            format!("field name `{long}` is 65 bytes; names are 1 to 64 bytes"),
+        ),
+    ];
+    for codec in [Codec::MsgPack, Codec::Json] {
+        let mut client = Client::connect_hello(&hub.url(), codec).await.unwrap();
+        for (n, (change, says)) in cases.iter().enumerate() {
+            let id = 100 + n as u64;
+            let mut frame = json!({"t": "pub", "id": id, "resource": "svc/a"});
+            frame
+                .as_object_mut()
+                .unwrap()
+                .extend(change.as_object().unwrap().clone());
+            client.send_raw(codec.encode(&frame)).await.unwrap();
+            let ServerFrame::Error {
+                id: got_id,
+                code,
+                message,
+                ..
+            } = next(&mut client).await
+            else {
+                panic!("{frame} should get an error")
+            };
+            assert_eq!(
+                (got_id, code, message.as_str()),
+                (Some(id), ErrorCode::Invalid, says.as_str()),
+                "{codec:?} {frame}"
+            );
+        }
+        assert_answers_ping(&mut client).await;
+    }
+    // NaN and the infinities have no JSON literal: only MessagePack can carry them.
+    let mut client = hub.client().await;
+    for (value, shown) in [
+        (f64::NAN, "NaN"),
+        (f64::INFINITY, "inf"),
+        (f64::NEG_INFINITY, "-inf"),
+    ] {
+        let id = client.next_id();
+        let frame = ClientFrame::Pub(fillstack_protocol::PublishFrame {
+            id,
+            resource: "svc/a".into(),
+            fields: Some(fields(&[("cpu", Scalar::Float(value))])),
+            ..Default::default()
+        });
+        let ServerFrame::Error { code, message, .. } =
+            client.request(&frame, secs(5)).await.unwrap()
+        else {
+            panic!("{value} should be refused")
+        };
+        assert_eq!(
+            (code, message),
+            (
+                ErrorCode::Invalid,
+                format!("field `cpu` is {shown}; floats must be finite")
+            )
+        );
+    }
+    let get = ClientFrame::Get {
+        id: client.next_id(),
+        resource: "svc/a".into(),
+    };
+    assert!(
+        matches!(
+            client.request(&get, secs(5)).await.unwrap(),
+            ServerFrame::Error {
+                code: ErrorCode::NotFound,
+                ..
+            }
+        ),
+        "no refused publish created the resource"
+    );
+    let good = fields(&[
+        ("cpu.load:1m", Scalar::Float(0.5)),
+        ("Ok-9_x", Scalar::Int(1)),
+    ]);
+    assert_eq!(
+        client.publish("svc/a", Some("up"), good).await.unwrap(),
+        1,
+        "names of the grammar and finite floats pass"
+    );
 }

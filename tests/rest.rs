@@ -395,3 +395,378 @@ async fn status_counts_sessions_subscriptions_and_resources_and_openapi_lists_ev
     }
     assert!(document["paths"]["/api/v1/resources/{id}"]["delete"].is_object());
 }
+
+/// GET `url` with `Authorization: Bearer <bearer>`: the status and the JSON body.
+async fn get_json_as(url: &str, bearer: &str) -> (StatusCode, Value) {
+    let mut response = http()
+        .get(url)
+        .insert_header(("Authorization", format!("Bearer {bearer}")))
+        .send()
+        .await
+        .unwrap();
+    let body = response.body().limit(16 << 20).await.unwrap();
+    (
+        response.status(),
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
+/// Every id a list of `query` shows to `bearer`, following `next_cursor` page by page.
+async fn list_every_page(hub: &TestHub, query: &str, bearer: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = hub.http(&format!("/api/v1/resources?limit=4{query}"));
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let (status, page) = get_json_as(&url, bearer).await;
+        assert_eq!(status, StatusCode::OK, "{url}: {page}");
+        let resources = page["resources"].as_array().unwrap();
+        assert!(resources.len() <= 4, "{url}: {page}");
+        ids.extend(
+            resources
+                .iter()
+                .map(|s| s["resource"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return ids,
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_list_holds_only_what_the_token_may_read_whatever_the_pattern() {
+    let hub = TestHub::builder().auth().start().await;
+    let admin = token(&["admin"], None, 600);
+    let mut all = Vec::new();
+    for n in 0..6 {
+        all.push(format!("svc/api/{n}"));
+        all.push(format!("svc/db/{n}"));
+        all.push(format!("job/backup/{n}"));
+        all.push(format!("team/a/b/{n}"));
+    }
+    all.extend((0..10).map(|n| format!("host/web-{n}")));
+    all.extend(["job/nightly".to_owned(), "job/weekly".to_owned()]);
+    all.sort();
+    for id in &all {
+        let answer = http()
+            .post(hub.http(&format!("/api/v1/resources/{id}")))
+            .insert_header(("Authorization", format!("Bearer {admin}")))
+            .send_json(&json!({"status": "up"}))
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{id}");
+    }
+    let scopes: [&[&str]; 4] = [
+        &["svc/**"],
+        &["svc/api/*", "host/web-1", "job/*"],
+        &["team/**"],
+        &["nothing/here"],
+    ];
+    let queries = [
+        "",
+        "&pattern=**",
+        "&pattern=svc/**",
+        "&pattern=svc/api/*",
+        "&pattern=host/*",
+        "&pattern=job/**",
+        "&pattern=svc/api/3",
+        "&pattern=host/web-2",
+        "&pattern=other/**",
+    ];
+    for scope in scopes {
+        let bearer = token(&["viewer"], Some(scope), 600);
+        let patterns: Vec<_> = scope
+            .iter()
+            .map(|p| fillstack_protocol::Pattern::parse(p).unwrap())
+            .collect();
+        for query in queries {
+            let pattern =
+                fillstack_protocol::Pattern::parse(query.strip_prefix("&pattern=").unwrap_or("**"))
+                    .unwrap();
+            let expected: Vec<String> = all
+                .iter()
+                .filter(|id| {
+                    let id = fillstack_protocol::ResourceId::parse(id).unwrap();
+                    pattern.matches(&id) && patterns.iter().any(|scope| scope.matches(&id))
+                })
+                .cloned()
+                .collect();
+            let listed = list_every_page(&hub, query, &bearer).await;
+            assert_eq!(listed, expected, "res {scope:?}, query `{query}`");
+        }
+    }
+    // Spelled out for two of them, so the test does not only trust Pattern::matches.
+    let narrow = token(
+        &["viewer"],
+        Some(&["svc/api/*", "host/web-1", "job/*"]),
+        600,
+    );
+    let listed = list_every_page(&hub, "", &narrow).await;
+    let mut expected: Vec<String> = (0..6).map(|n| format!("svc/api/{n}")).collect();
+    expected.extend(["host/web-1", "job/nightly", "job/weekly"].map(String::from));
+    expected.sort();
+    assert_eq!(listed, expected);
+    let (status, page) =
+        get_json_as(&hub.http("/api/v1/resources?pattern=host/web-2"), &narrow).await;
+    assert_eq!(
+        (status, page),
+        (
+            StatusCode::OK,
+            json!({"resources": [], "next_cursor": null})
+        )
+    );
+}
+
+/// A history answer in the encoding `accept` asks for: its body's size and its map.
+async fn history_part(hub: &TestHub, path: &str, accept: &str) -> (usize, Value) {
+    let mut response = http()
+        .get(hub.http(path))
+        .insert_header(("Accept", accept))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let body = response.body().limit(64 << 20).await.unwrap();
+    let page = if accept == "application/msgpack" {
+        Codec::MsgPack.decode(&body).unwrap()
+    } else {
+        serde_json::from_slice(&body).unwrap()
+    };
+    (body.len(), page)
+}
+
+#[actix_web::test]
+async fn a_history_answer_stays_within_1_mib_and_says_more_until_the_last_part() {
+    let hub = TestHub::start().await;
+    let mut publisher = hub.client().await;
+    // 1000 deltas of about 17 KB: 64 string fields of 256 bytes, every one changed.
+    for n in 0..1000u64 {
+        let value = format!("{n:08}").repeat(32);
+        let fields = (0..64)
+            .map(|f| (format!("f{f:02}"), Some(Scalar::Str(value.clone()))))
+            .collect();
+        let frame = PublishFrame {
+            id: n + 1,
+            resource: "big/one".into(),
+            fields: Some(fields),
+            ..PublishFrame::default()
+        };
+        publisher.send(&ClientFrame::Pub(frame)).await.unwrap();
+    }
+    for _ in 0..1000 {
+        assert!(matches!(
+            next(&mut publisher).await,
+            ServerFrame::Ack { .. }
+        ));
+    }
+    for accept in ["application/json", "application/msgpack"] {
+        let mut seqs = Vec::new();
+        let mut parts = 0;
+        let mut since = 0;
+        loop {
+            let path = format!("/api/v1/history/big/one?since={since}&limit=1000");
+            let (bytes, page) = history_part(&hub, &path, accept).await;
+            parts += 1;
+            assert!(bytes <= 1 << 20, "{accept}: {path} answered {bytes} bytes");
+            assert_eq!(page["complete"], json!(true), "{accept}");
+            let deltas = page["deltas"].as_array().unwrap();
+            assert!(!deltas.is_empty(), "{accept}: {path} carried no delta");
+            seqs.extend(deltas.iter().map(|d| d["seq"].as_u64().unwrap()));
+            match page.get("more") {
+                Some(more) if *more == json!(true) => since = *seqs.last().unwrap(),
+                None => break,
+                Some(other) => panic!("{accept}: more is {other}; it is true or absent"),
+            }
+        }
+        assert_eq!(seqs, (1..=1000).collect::<Vec<u64>>(), "{accept}");
+        assert!(parts >= 16, "{accept}: about 17 MB in {parts} parts");
+    }
+}
+
+#[actix_web::test]
+async fn every_openapi_path_parameter_is_in_its_template_and_the_others_are_optional_queries() {
+    let hub = TestHub::start().await;
+    let (_, document) = get_json(&hub.http("/api/openapi.json")).await;
+    let mut queries = BTreeSet::new();
+    for (template, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut in_path = BTreeSet::new();
+            for parameter in &parameters {
+                let name = parameter["name"].as_str().unwrap();
+                match parameter["in"].as_str().unwrap() {
+                    "path" => {
+                        assert!(
+                            template.contains(&format!("{{{name}}}")),
+                            "{method} {template}: path parameter `{name}` is not in the template"
+                        );
+                        assert_eq!(parameter["required"], json!(true), "{method} {template}");
+                        in_path.insert(name.to_owned());
+                    }
+                    "query" => {
+                        assert_ne!(
+                            parameter["required"],
+                            json!(true),
+                            "{method} {template}: query `{name}` is optional"
+                        );
+                        queries.insert(format!("{method} {template}?{name}"));
+                    }
+                    other => panic!("{method} {template}: `{name}` is in {other}"),
+                }
+            }
+            let placeholders: BTreeSet<String> = template
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+                .collect();
+            assert_eq!(placeholders, in_path, "{method} {template}");
+        }
+    }
+    let expected: BTreeSet<String> = [
+        "get /api/v1/resources?pattern",
+        "get /api/v1/resources?status",
+        "get /api/v1/resources?limit",
+        "get /api/v1/resources?cursor",
+        "get /api/v1/history/{id}?since",
+        "get /api/v1/history/{id}?limit",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(queries, expected);
+    let history = &document["components"]["schemas"]["HistoryPage"];
+    assert_eq!(history["properties"]["more"]["type"], json!("boolean"));
+    assert!(
+        history["properties"]["more"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("1 MiB")
+    );
+}
+
+#[actix_web::test]
+async fn nobody_publishes_or_deletes_under_hub_not_even_an_admin() {
+    let open = TestHub::builder().health_every(ms(100)).start().await;
+    let secured = TestHub::builder()
+        .auth()
+        .health_every(ms(100))
+        .start()
+        .await;
+    let admin = format!("Bearer {}", token(&["admin"], None, 600));
+    for (hub, bearer) in [(&open, None), (&secured, Some(admin.as_str()))] {
+        // A resource the hub's own health reporter made, so a delete finds it.
+        let mut watcher = match bearer {
+            None => hub.client().await,
+            Some(bearer) => hub.client_with(bearer.trim_start_matches("Bearer ")).await,
+        };
+        watcher.subscribe("hub/**", None).await.unwrap();
+        let reported = loop {
+            if let ServerFrame::Snapshot(snapshot) = next(&mut watcher).await {
+                break snapshot.resource;
+            }
+        };
+        for (method, id) in [
+            ("POST", reported.as_str()),
+            ("DELETE", reported.as_str()),
+            ("POST", "hub/elsewhere/x"),
+            ("DELETE", "hub/elsewhere/x"),
+        ] {
+            let mut request = http().request(
+                method.parse().unwrap(),
+                hub.http(&format!("/api/v1/resources/{id}")),
+            );
+            if let Some(bearer) = bearer {
+                request = request.insert_header(("Authorization", bearer));
+            }
+            let mut response = if method == "POST" {
+                request.send_json(&json!({"status": "down"})).await.unwrap()
+            } else {
+                request.send().await.unwrap()
+            };
+            let answer: Value = serde_json::from_slice(&response.body().await.unwrap()).unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{method} {id}: {answer}"
+            );
+            assert_eq!(
+                answer,
+                json!({"error": {"code": "forbidden",
+                    "message": format!("`{id}` is under hub/, which only the hub itself writes")}}),
+                "{method} {id} (auth: {})",
+                bearer.is_some()
+            );
+        }
+        // The hub itself still reports there: a later report is a delta.
+        let update = loop {
+            match next(&mut watcher).await {
+                ServerFrame::Delta(update) => break update,
+                ServerFrame::Snapshot(_) => {}
+                other => panic!("expected the hub's next report, got {other:?}"),
+            }
+        };
+        assert!(update.resource.starts_with("hub/"), "{update:?}");
+    }
+}
+
+#[actix_web::test]
+async fn a_rest_publish_refuses_names_outside_the_grammar_and_floats_that_are_not_finite() {
+    let hub = TestHub::start().await;
+    let (status, answer) = post_json(
+        &hub.http("/api/v1/resources/svc/a"),
+        &json!({"status": "up", "fields": {"cpu load": 1}}),
+    )
+    .await;
+    assert_eq!(
+        (status, answer),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"code": "invalid",
+                "message": "field name `cpu load` must match [A-Za-z0-9][A-Za-z0-9_.:-]*"}})
+        )
+    );
+    let (status, answer) = post_json(
+        &hub.http("/api/v1/resources/svc/a"),
+        &json!({"labels": {"team/x": "ops"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["message"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("label name `team/x` must match [A-Za-z0-9][A-Za-z0-9_.:-]*")
+        )
+    );
+    let mut nan_fields = fillstack_protocol::FieldChanges::new();
+    nan_fields.insert("ratio".into(), Some(Scalar::Float(f64::NAN)));
+    let body = fillstack_protocol::PublishFrame {
+        fields: Some(nan_fields),
+        ..Default::default()
+    };
+    let mut response = http()
+        .post(hub.http("/api/v1/resources/svc/a"))
+        .insert_header(("Content-Type", "application/msgpack"))
+        .send_body(Codec::MsgPack.encode(&body))
+        .await
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&response.body().await.unwrap()).unwrap();
+    assert_eq!(
+        (response.status(), answer),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"code": "invalid",
+                "message": "field `ratio` is NaN; floats must be finite"}})
+        )
+    );
+    let (status, _) = get_json(&hub.http("/api/v1/resources/svc/a")).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no refused publish created it"
+    );
+}

@@ -10,7 +10,7 @@ use crate::error::Rejection;
 
 pub mod token;
 
-pub use token::{Claims, KeySource, TokenVerifier, Verified};
+pub use token::{Audience, Claims, KeySource, TokenVerifier, Verified};
 
 /// A role from the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -89,7 +89,8 @@ impl Grants {
         self.roles.iter().any(|role| *role >= needed)
     }
 
-    fn covers(&self, id: &ResourceId) -> bool {
+    /// Whether `id` is inside the token's `res` (every id when it has none).
+    pub fn covers(&self, id: &ResourceId) -> bool {
         self.scopes
             .as_ref()
             .is_none_or(|scopes| scopes.iter().any(|scope| scope.matches(id)))
@@ -123,6 +124,19 @@ impl Grants {
             ));
         }
         Ok(())
+    }
+
+    /// May the holder list resources? A list is never refused for its pattern: it
+    /// holds the matching resources that `covers` allows, possibly none.
+    pub fn allow_list(&self) -> Result<(), Rejection> {
+        if self.has(Role::Viewer) {
+            Ok(())
+        } else {
+            Err(Rejection::new(
+                ErrorCode::Forbidden,
+                "listing resources needs the viewer role",
+            ))
+        }
     }
 
     /// May the holder subscribe to `pattern`? Patterns wider than the scope are refused.

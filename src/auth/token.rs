@@ -64,9 +64,27 @@ pub struct Claims {
     /// Issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
-    /// Audience.
+    /// Audience: one name or a list (RFC 7519 allows both).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<Audience>,
+}
+
+/// The `aud` claim: RFC 7519 lets it be one string or a list of them. Which one the
+/// token holds is checked by `jsonwebtoken` against the configured audience; the hub
+/// only has to read either shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// `"aud": "fillstack"`
+    One(String),
+    /// `"aud": ["fillstack", "other"]`
+    Many(Vec<String>),
+}
+
+impl From<&str> for Audience {
+    fn from(name: &str) -> Self {
+        Self::One(name.to_owned())
+    }
 }
 
 /// A verified token: who, what they may do, and until when.
@@ -412,6 +430,54 @@ mod tests {
             ..right
         };
         assert!(refusal(&verifier, &mint(SECRET, &wrong_iss).unwrap()).contains("issuer"));
+    }
+
+    /// An HS256 token over `payload` as given, whatever `Claims` can express.
+    fn signed(payload: &serde_json::Value) -> String {
+        let key = EncodingKey::from_secret(SECRET);
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), payload, &key).unwrap()
+    }
+
+    #[test]
+    fn aud_may_be_a_string_or_a_list_and_a_list_passes_when_it_holds_the_audience() {
+        let with_aud = |aud: &serde_json::Value| {
+            signed(&serde_json::json!({
+                "sub": "agent-7", "roles": ["viewer"], "exp": NOW + 60, "aud": aud
+            }))
+        };
+        let unset = hs256();
+        for aud in [
+            serde_json::json!("anyone"),
+            serde_json::json!(["a", "b"]),
+            serde_json::json!([]),
+        ] {
+            let verified = unset.verify(&with_aud(&aud), NOW);
+            assert!(
+                verified.is_ok(),
+                "no audience configured, aud {aud}: {verified:?}"
+            );
+        }
+        let configured =
+            TokenVerifier::new(&KeySource::Secret(SECRET.to_vec()), None, Some("fillstack"))
+                .unwrap();
+        for aud in [
+            serde_json::json!("fillstack"),
+            serde_json::json!(["other", "fillstack"]),
+        ] {
+            let verified = configured.verify(&with_aud(&aud), NOW);
+            assert!(verified.is_ok(), "aud {aud}: {verified:?}");
+        }
+        for aud in [
+            serde_json::json!("other"),
+            serde_json::json!(["other", "more"]),
+            serde_json::json!([]),
+        ] {
+            assert_eq!(
+                refusal(&configured, &with_aud(&aud)),
+                "the token was refused: its audience (aud) is not the configured one",
+                "aud {aud}"
+            );
+        }
     }
 
     #[test]

@@ -164,6 +164,7 @@ pub fn check_change(
         Some(Scalar::Str(text)) => text.len(),
         _ => 0,
     })?;
+    check_finite(&fields)?;
     let labels = labels.unwrap_or_default();
     check_map("labels", &labels, MAX_LABELS, |value| {
         value.as_ref().map_or(0, String::len)
@@ -206,6 +207,11 @@ fn check_map<V>(
                 name.len()
             )));
         }
+        if !is_name(name) {
+            return Err(Rejection::invalid(format!(
+                "{singular} name `{name}` must match {NAME_GRAMMAR}"
+            )));
+        }
         let bytes = value_bytes(value);
         if bytes > MAX_VALUE_BYTES {
             return Err(Rejection::invalid(format!(
@@ -214,4 +220,59 @@ fn check_map<V>(
         }
     }
     Ok(())
+}
+
+/// The grammar of field and label names: the id segment's (amended "Resources").
+const NAME_GRAMMAR: &str = "[A-Za-z0-9][A-Za-z0-9_.:-]*";
+
+/// Whether `name` matches `NAME_GRAMMAR` (its length is checked apart).
+fn is_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|first| first.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
+}
+
+/// Float fields must be finite: NaN and the infinities (which only MessagePack can
+/// carry) would not survive JSON, where they have no literal.
+fn check_finite(fields: &FieldChanges) -> Result<(), Rejection> {
+    let not_finite = fields.iter().find_map(|(name, value)| match value {
+        Some(Scalar::Float(float)) if !float.is_finite() => Some((name, float)),
+        _ => None,
+    });
+    match not_finite {
+        Some((name, float)) => Err(Rejection::invalid(format!(
+            "field `{name}` is {float}; floats must be finite"
+        ))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_id_segment_grammar() {
+        for good in ["cpu", "CPU_2", "load.1m", "a:b-c", "9lives"] {
+            assert!(is_name(good), "{good}");
+        }
+        for bad in ["", "_x", "-x", ".x", "a b", "a/b", "é", "x\u{0}", "cpu%"] {
+            assert!(!is_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_float_field_must_be_finite() {
+        let with = |value: f64| {
+            let fields = FieldChanges::from([("cpu".to_owned(), Some(Scalar::Float(value)))]);
+            check_change(None, Some(fields), None, None).map(|_| ())
+        };
+        assert!(with(0.5).is_ok());
+        assert_eq!(
+            with(f64::NEG_INFINITY).unwrap_err().message,
+            "field `cpu` is -inf; floats must be finite"
+        );
+    }
 }

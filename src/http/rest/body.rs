@@ -39,6 +39,14 @@ impl Encoding {
         }
     }
 
+    /// The wire codec that writes this encoding.
+    pub fn codec(self) -> fillstack_protocol::Codec {
+        match self {
+            Self::Json => fillstack_protocol::Codec::Json,
+            Self::MsgPack => fillstack_protocol::Codec::MsgPack,
+        }
+    }
+
     /// What the client sent; anything but JSON or MessagePack is 415.
     fn of_body(request: &HttpRequest) -> Result<Self, Rejection> {
         let Some(value) = request.headers().get(CONTENT_TYPE) else {
@@ -82,10 +90,7 @@ pub async fn read<T: DeserializeOwned>(
         }
         body.extend_from_slice(&chunk);
     }
-    let codec = match encoding {
-        Encoding::Json => fillstack_protocol::Codec::Json,
-        Encoding::MsgPack => fillstack_protocol::Codec::MsgPack,
-    };
+    let codec = encoding.codec();
     // The same shape checks as socket frames: a map, bounded nesting, nothing after it.
     codec
         .decode(&body)
@@ -94,13 +99,12 @@ pub async fn read<T: DeserializeOwned>(
 
 /// An answer with `status` and `value` in the encoding the client accepts.
 pub fn reply<T: Serialize>(request: &HttpRequest, status: StatusCode, value: &T) -> HttpResponse {
-    let mut response = HttpResponse::build(status);
-    match Encoding::accepted(request) {
-        Encoding::Json => response
-            .content_type("application/json")
-            .body(fillstack_protocol::Codec::Json.encode(value)),
-        Encoding::MsgPack => response
-            .content_type(MSGPACK)
-            .body(fillstack_protocol::Codec::MsgPack.encode(value)),
-    }
+    let encoding = Encoding::accepted(request);
+    let media = match encoding {
+        Encoding::Json => "application/json",
+        Encoding::MsgPack => MSGPACK,
+    };
+    HttpResponse::build(status)
+        .content_type(media)
+        .body(encoding.codec().encode(value))
 }

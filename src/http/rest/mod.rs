@@ -4,7 +4,6 @@
 //! answer errors with the same `Rejection`. Every route is described in the OpenAPI
 //! document (`/api/openapi.json`), generated from the annotations below.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -14,10 +13,12 @@ use fillstack_protocol::{
     ErrorCode, FieldChanges, HistoryEntry, LabelChanges, Pattern, ResourceId, SnapshotFrame, Status,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 pub mod body;
+pub mod cut;
 mod openapi;
+mod query;
 
 use super::AppState;
 use crate::auth::{Action, Grants};
@@ -26,6 +27,8 @@ use crate::resource::messages::{Publish, ReadHistory, Remove, TakeSnapshot};
 use crate::session::request::{check_change, history_limit, resource_id};
 
 pub use openapi::ApiDoc;
+pub use query::{HistoryQuery, ListQuery};
+use query::{number, query_pairs};
 
 /// Registers every REST route.
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -53,10 +56,13 @@ pub struct ResourcePage {
 pub struct PublishBody {
     /// The new status.
     pub status: Option<String>,
-    /// Fields to set; `null` removes one.
+    /// Fields to set; `null` removes one. At most 64; names match
+    /// `[A-Za-z0-9][A-Za-z0-9_.:-]*` (1 to 64 bytes); strings are at most 256 bytes
+    /// and floats finite; others are refused 400 `invalid`.
     #[schema(inline)]
     pub fields: Option<FieldChanges>,
-    /// Labels to set; `null` removes one.
+    /// Labels to set; `null` removes one. At most 32; names as for fields, values
+    /// at most 256 bytes.
     #[schema(inline)]
     pub labels: Option<LabelChanges>,
     /// Time to live, ms; 0 clears it.
@@ -79,7 +85,14 @@ pub struct HistoryPage {
     pub deltas: Vec<HistoryEntry>,
     /// False when older deltas were no longer kept.
     pub complete: bool,
+    /// True when the answer was cut to stay within 1 MiB: ask again with `since` =
+    /// the seq of its last delta. Absent (false) on the last part.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
 }
+
+/// Largest encoded history answer, in bytes (amended "Liveness, bounds and resume").
+pub const MAX_HISTORY_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// The hub's own figures.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -98,58 +111,6 @@ pub struct HubStatus {
     pub subscriptions: u64,
     /// Resources that exist.
     pub resources: u64,
-}
-
-/// Query of the list route.
-#[derive(Debug, Default, IntoParams)]
-pub struct ListQuery {
-    /// An id, `p/*`, `p/**` or `**` (default).
-    pub pattern: Option<String>,
-    /// Only resources with this status.
-    pub status: Option<String>,
-    /// Page size, 1 to 1000 (default 100).
-    pub limit: Option<u64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-/// Query of the history route.
-#[derive(Debug, Default, IntoParams)]
-pub struct HistoryQuery {
-    /// Deltas with a greater seq (exclusive; default 0).
-    pub since: Option<u64>,
-    /// At most this many, 1 to 1000 (default 100).
-    pub limit: Option<u64>,
-}
-
-/// The query string as pairs, refusing keys the route does not know.
-fn query_pairs(
-    request: &HttpRequest,
-    known: &[&str],
-) -> Result<BTreeMap<String, String>, Rejection> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(request.query_string())
-        .map_err(|e| Rejection::invalid(format!("the query string is not valid: {e}")))?;
-    let mut map = BTreeMap::new();
-    for (key, value) in pairs {
-        if !known.contains(&key.as_str()) {
-            return Err(Rejection::invalid(format!(
-                "unknown query parameter `{key}`; this route takes {}",
-                known.join(", ")
-            )));
-        }
-        map.insert(key, value);
-    }
-    Ok(map)
-}
-
-fn number(pairs: &BTreeMap<String, String>, key: &str) -> Result<Option<u64>, Rejection> {
-    pairs
-        .get(key)
-        .map(|text| {
-            text.parse()
-                .map_err(|_| Rejection::invalid(format!("`{key}={text}` is not a whole number")))
-        })
-        .transpose()
 }
 
 /// The grants of the request's bearer token (everything when no auth is configured).
@@ -188,6 +149,9 @@ fn actor_gone(_: actix::MailboxError) -> Rejection {
 }
 
 /// Snapshots of the resources matching `pattern`, in id order, paginated by id.
+///
+/// Only resources inside the token's `res`: a pattern wider than it, or outside
+/// it, gives those that are inside (possibly none), never 403.
 #[utoipa::path(get, path = "/api/v1/resources", params(ListQuery), tag = "resources",
     responses((status = 200, body = ResourcePage), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody)))]
 pub async fn list(
@@ -216,8 +180,12 @@ pub async fn list(
             })
         })
         .transpose()?;
-    authorize(&request, &state)?.allow_pattern(&pattern)?;
-    let ids = state.hub.resources_matching(&pattern);
+    let grants = authorize(&request, &state)?;
+    grants.allow_list()?;
+    // A list shows what the token may read (amended "Auth"): a pattern wider than
+    // `res`, or partly outside it, is narrowed to `res`, never refused.
+    let mut ids = state.hub.resources_matching(&pattern);
+    ids.retain(|id| grants.covers(id));
     let start = cursor.map_or(0, |cursor| ids.partition_point(|id| *id <= cursor));
     let mut resources = Vec::new();
     let mut examined = start;
@@ -301,6 +269,8 @@ pub async fn get_one(
 }
 
 /// Publishes a change; answers once it is durable. Creates the resource if needed.
+///
+/// Resources under `hub/` are written by the hub alone: 403 for every token.
 #[utoipa::path(post, path = "/api/v1/resources/{id}", tag = "resources", request_body = PublishBody,
     params(("id" = String, Path, description = "resource id, slashes included")),
     responses((status = 200, body = Published), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody),
@@ -327,6 +297,8 @@ pub async fn publish(
 }
 
 /// Deletes a resource; subscribers get `removed`. Its seq lives on.
+///
+/// Needs the admin role; resources under `hub/` are never deleted this way (403).
 #[utoipa::path(delete, path = "/api/v1/resources/{id}", tag = "resources",
     params(("id" = String, Path, description = "resource id, slashes included")),
     responses((status = 204), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody), (status = 404, body = openapi::ErrorBody)))]
@@ -346,6 +318,9 @@ pub async fn delete(
 }
 
 /// Deltas of one resource after `since`.
+///
+/// An answer stays within 1 MiB: one that had to be cut says `more: true`; ask
+/// again with `since` = the seq of its last delta.
 #[utoipa::path(get, path = "/api/v1/history/{id}", tag = "resources", params(("id" = String, Path), HistoryQuery),
     responses((status = 200, body = HistoryPage), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody),
         (status = 404, body = openapi::ErrorBody)))]
@@ -367,12 +342,37 @@ pub async fn history(
         .send(ReadHistory { since, limit })
         .await
         .map_err(actor_gone)??;
-    let page = HistoryPage {
-        resource: id.to_string(),
-        deltas: page.entries,
-        complete: page.complete,
-    };
+    let page = history_within_bound(
+        body::Encoding::accepted(&request).codec(),
+        id.to_string(),
+        page,
+    );
     Ok(body::reply(&request, StatusCode::OK, &page))
+}
+
+/// The answer for `read`, cut so that it encodes to at most
+/// `MAX_HISTORY_ANSWER_BYTES` with `codec`.
+fn history_within_bound(
+    codec: fillstack_protocol::Codec,
+    resource: String,
+    read: crate::resource::messages::HistoryPage,
+) -> HistoryPage {
+    let mut page = HistoryPage {
+        resource,
+        deltas: Vec::new(),
+        complete: read.complete,
+        more: true,
+    };
+    // The envelope is measured with `more` and an empty list; each delta then costs
+    // its own bytes plus one, which covers a JSON comma or the growth of a
+    // MessagePack array header (1, 3 or 5 bytes) with room to spare.
+    let room = MAX_HISTORY_ANSWER_BYTES.saturating_sub(cut::encoded_len(codec, &page));
+    let (deltas, more) = cut::cut_to_bytes(read.entries, room, |entry| {
+        cut::encoded_len(codec, entry) + 1
+    });
+    page.deltas = deltas;
+    page.more = more;
+    page
 }
 
 /// The hub's version, uptime and counts.
