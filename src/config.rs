@@ -332,7 +332,7 @@ fn load_auth(
         let name = algorithm
             .as_deref()
             .ok_or_else(|| ConfigError::new(option, "needs --jwt-alg RS256, ES256 or EdDSA"))?;
-        asymmetric_algorithm(name).map_err(|e| ConfigError::new("--jwt-alg", e))
+        asymmetric_algorithm(name).map_err(|e| ConfigError::new("--jwt-alg", e.to_string()))
     };
     let hs256 = secret.as_ref().map(|secret| secret.bytes.clone());
     let source = match (secret, public_key_file, jwks_file) {
@@ -362,7 +362,7 @@ fn load_auth(
         }
     };
     let verifier = TokenVerifier::new(&source, issuer.as_deref(), audience.as_deref())
-        .map_err(|e| ConfigError::new("--jwt-public-key-file", e))?;
+        .map_err(|e| ConfigError::new("--jwt-public-key-file", e.to_string()))?;
     Ok(Some(AuthConfig {
         verifier,
         secret: hs256,

@@ -2,8 +2,9 @@
 //! and as `{"error": {"code", "message"}}` with a status over HTTP.
 //!
 //! Module errors convert into it through `From`, choosing the code and a public
-//! message; only the edge that answers logs it, and only when it is the hub's
-//! fault (`internal`, `unavailable`).
+//! message and keeping the internal cause aside. Nothing is logged or counted on
+//! the way: the two edges that answer (a socket's reply, a REST response) call
+//! [`Rejection::report`], which counts it and logs it once, with its cause.
 
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ pub struct Rejection {
     pub request: Option<RequestId>,
     /// An HTTP status other than the code's usual one (415 for a body type).
     pub status: Option<StatusCode>,
+    /// What went wrong inside, for the log only; never sent to the client.
+    pub cause: Option<String>,
 }
 
 impl Rejection {
@@ -37,6 +40,7 @@ impl Rejection {
             retry_after: None,
             request: None,
             status: None,
+            cause: None,
         }
     }
 
@@ -82,9 +86,19 @@ impl Rejection {
         }
     }
 
-    /// The `error` frame for a socket (counted in the rejection metrics).
-    pub fn to_frame(&self) -> ServerFrame {
+    /// Counts the refusal and logs it: at warn with its cause when it is the hub's
+    /// fault, at debug otherwise. Called once per refusal, by the edge that answers.
+    pub fn report(&self) {
         crate::metrics::METRICS.rejected(self.code);
+        if self.is_hub_fault() {
+            tracing::warn!(code = self.code.as_str(), message = %self.message, cause = self.cause.as_deref().unwrap_or(""), "request failed");
+        } else {
+            tracing::debug!(code = self.code.as_str(), message = %self.message, "request refused");
+        }
+    }
+
+    /// The `error` frame for a socket (rendering only; see [`Rejection::report`]).
+    pub fn to_frame(&self) -> ServerFrame {
         ServerFrame::Error {
             id: self.request,
             code: self.code,
@@ -133,27 +147,23 @@ impl From<StoreError> for Rejection {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Busy => Self::unavailable(error.to_string(), Duration::from_millis(100)),
-            other => {
-                tracing::error!(error = %other, "store refused a change");
-                Self::unavailable("the store cannot take changes now", Duration::from_secs(1))
-            }
+            other => Self {
+                cause: Some(other.to_string()),
+                ..Self::unavailable("the store cannot take changes now", Duration::from_secs(1))
+            },
         }
     }
 }
 
 /// The REST rendering: `{"error": {"code", "message"}}`, the code's status, and
-/// `Retry-After` when there is a time to wait. Logged here, once, when it is the
-/// hub's fault.
+/// `Retry-After` when there is a time to wait. Reported here, once.
 impl actix_web::ResponseError for Rejection {
     fn status_code(&self) -> StatusCode {
         self.http_status()
     }
 
     fn error_response(&self) -> actix_web::HttpResponse {
-        crate::metrics::METRICS.rejected(self.code);
-        if self.is_hub_fault() {
-            tracing::warn!(code = self.code.as_str(), message = %self.message, "request failed");
-        }
+        self.report();
         let mut response = actix_web::HttpResponse::build(self.http_status());
         if let Some(wait) = self.retry_after {
             response.insert_header((

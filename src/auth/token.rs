@@ -106,13 +106,49 @@ pub struct TokenVerifier {
     validation: Validation,
 }
 
+/// Why a key could not be used, or a token not signed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum KeyError {
+    /// The algorithm is not one this hub verifies with a public key.
+    #[error("algorithm {0} is not one of RS256, ES256, EdDSA")]
+    Algorithm(String),
+    /// `--jwt-alg` names no algorithm this hub knows.
+    #[error("`{0}` is not RS256, ES256 or EdDSA")]
+    AlgorithmName(String),
+    /// The PEM file does not hold a key of the configured algorithm.
+    #[error("the public key is not a valid {algorithm} PEM key: {reason}")]
+    PublicKey {
+        /// The configured algorithm.
+        algorithm: String,
+        /// What the key parser said.
+        reason: String,
+    },
+    /// A key of the JWKS cannot be used.
+    #[error("a JWKS key is not usable: {0}")]
+    Jwks(String),
+    /// Signing failed (`fillstack token`).
+    #[error("cannot sign the token: {0}")]
+    Sign(String),
+}
+
+/// Why verified claims give no grants.
+#[derive(Debug, Clone, thiserror::Error)]
+enum ClaimsError {
+    #[error("role `{0}` is not viewer, publisher or admin")]
+    Role(String),
+    #[error("it has no roles")]
+    NoRoles,
+    #[error("res: {0}")]
+    Scope(#[from] fillstack_protocol::IdError),
+}
+
 impl TokenVerifier {
     /// A verifier for `source`, checking `issuer` and `audience` when given.
     pub fn new(
         source: &KeySource,
         issuer: Option<&str>,
         audience: Option<&str>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, KeyError> {
         let (algorithm, keys, by_kid) = match source {
             KeySource::Secret(secret) => (
                 Algorithm::HS256,
@@ -124,20 +160,19 @@ impl TokenVerifier {
                     Algorithm::RS256 => DecodingKey::from_rsa_pem(pem),
                     Algorithm::ES256 => DecodingKey::from_ec_pem(pem),
                     Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
-                    other => {
-                        return Err(format!(
-                            "algorithm {other:?} is not one of RS256, ES256, EdDSA"
-                        ));
-                    }
+                    other => return Err(KeyError::Algorithm(format!("{other:?}"))),
                 }
-                .map_err(|e| format!("the public key is not a valid {algorithm:?} PEM key: {e}"))?;
+                .map_err(|e| KeyError::PublicKey {
+                    algorithm: format!("{algorithm:?}"),
+                    reason: e.to_string(),
+                })?;
                 (*algorithm, HashMap::from([(None, key)]), false)
             }
             KeySource::Jwks { set, algorithm } => {
                 let mut keys = HashMap::new();
                 for jwk in &set.keys {
-                    let key = DecodingKey::from_jwk(jwk)
-                        .map_err(|e| format!("a JWKS key is not usable: {e}"))?;
+                    let key =
+                        DecodingKey::from_jwk(jwk).map_err(|e| KeyError::Jwks(e.to_string()))?;
                     keys.insert(jwk.common.key_id.clone(), key);
                 }
                 (*algorithm, keys, true)
@@ -210,7 +245,7 @@ impl TokenVerifier {
         if claims.exp + LEEWAY.as_secs() < now_s {
             return Err(refuse("it expired"));
         }
-        let grants = grants_of(&claims).map_err(|why| refuse(&why))?;
+        let grants = grants_of(&claims).map_err(|why| refuse(&why.to_string()))?;
         Ok(Verified {
             subject: claims.sub,
             grants,
@@ -219,7 +254,7 @@ impl TokenVerifier {
     }
 }
 
-fn grants_of(claims: &Claims) -> Result<Grants, String> {
+fn grants_of(claims: &Claims) -> Result<Grants, ClaimsError> {
     let roles = claims
         .roles
         .iter()
@@ -227,11 +262,11 @@ fn grants_of(claims: &Claims) -> Result<Grants, String> {
             "viewer" => Ok(Role::Viewer),
             "publisher" => Ok(Role::Publisher),
             "admin" => Ok(Role::Admin),
-            other => Err(format!("role `{other}` is not viewer, publisher or admin")),
+            other => Err(ClaimsError::Role(other.to_owned())),
         })
         .collect::<Result<Vec<_>, _>>()?;
     if roles.is_empty() {
-        return Err("it has no roles".into());
+        return Err(ClaimsError::NoRoles);
     }
     let scopes = claims
         .res
@@ -239,7 +274,7 @@ fn grants_of(claims: &Claims) -> Result<Grants, String> {
         .map(|patterns| {
             patterns
                 .iter()
-                .map(|p| Pattern::parse(p).map_err(|e| format!("res: {e}")))
+                .map(|p| Pattern::parse(p).map_err(ClaimsError::from))
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()?;
@@ -247,22 +282,22 @@ fn grants_of(claims: &Claims) -> Result<Grants, String> {
 }
 
 /// Signs an HS256 token (the `fillstack token` command).
-pub fn mint(secret: &[u8], claims: &Claims) -> Result<String, String> {
+pub fn mint(secret: &[u8], claims: &Claims) -> Result<String, KeyError> {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
         &EncodingKey::from_secret(secret),
     )
-    .map_err(|e| format!("cannot sign the token: {e}"))
+    .map_err(|e| KeyError::Sign(e.to_string()))
 }
 
 /// Parses `RS256`, `ES256` or `EdDSA`.
-pub fn asymmetric_algorithm(name: &str) -> Result<Algorithm, String> {
+pub fn asymmetric_algorithm(name: &str) -> Result<Algorithm, KeyError> {
     match name {
         "RS256" => Ok(Algorithm::RS256),
         "ES256" => Ok(Algorithm::ES256),
         "EdDSA" => Ok(Algorithm::EdDSA),
-        other => Err(format!("`{other}` is not RS256, ES256 or EdDSA")),
+        other => Err(KeyError::AlgorithmName(other.to_owned())),
     }
 }
 

@@ -240,24 +240,27 @@ impl Hub {
     }
 
     fn start_if_absent(&self, id: &ResourceId, create: bool) -> Option<Addr<ResourceActor>> {
-        // The shard stays write-locked while the watchers are read, so a concurrent
-        // `sub` either is among them or finds this resource when it scans.
-        let entry = match self.inner.resources.entry(id.clone()) {
-            dashmap::Entry::Occupied(entry) => return Some(entry.get().actor.clone()),
+        // The shard stays write-locked, and the watchers read-locked, until the id
+        // is in the ordered index: a concurrent `sub` or `unsub` of a matching
+        // pattern either is among the watchers read here or finds this resource
+        // when it scans, never neither. (Lock order: shard, watchers, ordered.)
+        match self.inner.resources.entry(id.clone()) {
+            dashmap::Entry::Occupied(entry) => Some(entry.get().actor.clone()),
             dashmap::Entry::Vacant(vacant) => {
                 let state = match self.stored_state(id) {
                     Some(state) => state,
                     None if create => ResourceState::default(),
                     None => return None,
                 };
-                let watchers = self.watchers().matching(id);
-                let entry = self.start(id.clone(), state, watchers);
-                vacant.insert(entry.clone());
-                entry
+                let watchers = self.watchers();
+                let entry = self.start(id.clone(), state, watchers.matching(id));
+                self.ordered_mut().insert(id.clone());
+                drop(watchers);
+                let actor = entry.actor.clone();
+                vacant.insert(entry);
+                Some(actor)
             }
-        };
-        self.ordered_mut().insert(id.clone());
-        Some(entry.actor)
+        }
     }
 
     fn watchers(&self) -> std::sync::RwLockReadGuard<'_, PatternIndex> {

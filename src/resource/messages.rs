@@ -82,12 +82,11 @@ impl AckTo {
         let frame = match outcome {
             Ok(seq) => ServerFrame::Ack { id: self.id, seq },
             Err(rejection) => {
-                if rejection.is_hub_fault() {
-                    tracing::warn!(session = %self.session, code = ?rejection.code, message = %rejection.message, "publish failed");
-                } else {
-                    tracing::debug!(session = %self.session, code = ?rejection.code, message = %rejection.message, "publish refused");
-                }
-                rejection.answering(Some(self.id)).to_frame()
+                let rejection = rejection.answering(Some(self.id));
+                // Answered from a resource's thread: name the session in the log line.
+                let _in_session = tracing::info_span!("session", session = %self.session).entered();
+                rejection.report();
+                rejection.to_frame()
             }
         };
         self.outbox.reply(&frame);

@@ -2,8 +2,9 @@
 //! answer can make a reading session a slow consumer.
 
 use bytes::Bytes;
-use fillstack_protocol::{Codec, HistoryEntry, RequestId, ResourceId, ServerFrame};
+use fillstack_protocol::{Codec, RequestId, ResourceId, ServerFrame};
 
+use super::cut::{cut_to_bytes, encoded_len};
 use crate::resource::messages::HistoryPage;
 
 /// The most bytes one `history` frame carries; a longer answer is cut with `more: true`.
@@ -20,9 +21,9 @@ pub fn history_frame(
     page: HistoryPage,
 ) -> Bytes {
     let (deltas, more) = cut_to_bytes(
-        codec,
         page.entries,
         MAX_HISTORY_FRAME_BYTES - FRAME_OVERHEAD,
+        |entry| encoded_len(codec, entry) + 1,
     );
     codec.encode(&ServerFrame::History {
         id,
@@ -33,32 +34,9 @@ pub fn history_frame(
     })
 }
 
-/// The longest prefix of `entries` whose encoding fits in `budget` bytes (never
-/// empty when `entries` is not), and whether anything was cut.
-pub fn cut_to_bytes(
-    codec: Codec,
-    mut entries: Vec<HistoryEntry>,
-    budget: usize,
-) -> (Vec<HistoryEntry>, bool) {
-    let mut used = 0;
-    let mut keep = 0;
-    for entry in &entries {
-        // A list adds at most a separator per entry; the entry's own bytes dominate.
-        let size = codec.encode(entry).len() + 1;
-        if keep > 0 && used + size > budget {
-            break;
-        }
-        used += size;
-        keep += 1;
-    }
-    let more = keep < entries.len();
-    entries.truncate(keep);
-    (entries, more)
-}
-
 #[cfg(test)]
 mod tests {
-    use fillstack_protocol::{DeltaFrame, Scalar};
+    use fillstack_protocol::{DeltaFrame, HistoryEntry, Scalar};
 
     use super::*;
 
@@ -98,13 +76,5 @@ mod tests {
             assert!(deltas.len() > 10, "{} deltas", deltas.len());
             assert_eq!(deltas[0].seq(), 1);
         }
-    }
-
-    #[test]
-    fn a_short_history_is_whole_and_one_huge_delta_still_goes_alone() {
-        let (kept, more) = cut_to_bytes(Codec::Json, vec![big_delta(1), big_delta(2)], 1_000_000);
-        assert_eq!((kept.len(), more), (2, false));
-        let (kept, more) = cut_to_bytes(Codec::Json, vec![big_delta(1), big_delta(2)], 10);
-        assert_eq!((kept.len(), more), (1, true));
     }
 }

@@ -188,8 +188,8 @@ impl SessionActor {
                                 ..snapshot
                             })
                         }
-                        Ok(Err(rejection)) => rejection.answering(Some(id)).to_frame(),
-                        Err(_) => restarting().answering(Some(id)).to_frame(),
+                        Ok(Err(rejection)) => refused(rejection, id),
+                        Err(_) => refused(restarting(), id),
                     };
                     outbox.reply(&frame);
                 })))
@@ -208,12 +208,8 @@ impl SessionActor {
                 Ok(Some(Box::pin(async move {
                     let bytes = match actor.send(ReadHistory { since, limit }).await {
                         Ok(Ok(page)) => history_frame(outbox.codec(), id, &resource, page),
-                        Ok(Err(rejection)) => outbox
-                            .codec()
-                            .encode(&rejection.answering(Some(id)).to_frame()),
-                        Err(_) => outbox
-                            .codec()
-                            .encode(&restarting().answering(Some(id)).to_frame()),
+                        Ok(Err(rejection)) => outbox.codec().encode(&refused(rejection, id)),
+                        Err(_) => outbox.codec().encode(&refused(restarting(), id)),
                     };
                     // A large answer waits for room rather than overflow the queue.
                     outbox.reply_when_room(bytes).await;
@@ -375,6 +371,13 @@ impl SubscribePlan {
             }));
         self.outbox.deliver_reset(id, Some(frame));
     }
+}
+
+/// The `error` frame answering request `id`, reported once here.
+fn refused(rejection: Rejection, id: RequestId) -> ServerFrame {
+    let rejection = rejection.answering(Some(id));
+    rejection.report();
+    rejection.to_frame()
 }
 
 fn restarting() -> Rejection {

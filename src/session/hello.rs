@@ -81,13 +81,10 @@ impl SessionActor {
         }
         let wait = Duration::from_millis((expires_at * 1000).saturating_sub(now_ms()));
         self.expiry = Some(ctx.run_later(wait, |session, _| {
-            session.reply(
-                &Rejection::new(
-                    ErrorCode::Unauthorized,
-                    "the token expired; send hello with a new one",
-                )
-                .to_frame(),
-            );
+            session.refuse(Rejection::new(
+                ErrorCode::Unauthorized,
+                "the token expired; send hello with a new one",
+            ));
             session
                 .outbox
                 .close(CloseCode::TokenExpired, "token expired", true);

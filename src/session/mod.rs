@@ -19,12 +19,13 @@ use fillstack_protocol::{
 
 mod answers;
 mod control;
+pub mod cut;
 pub mod gate;
 mod hello;
 pub mod request;
 mod writer;
 
-pub use answers::{MAX_HISTORY_FRAME_BYTES, cut_to_bytes};
+pub use answers::MAX_HISTORY_FRAME_BYTES;
 pub use control::{CONTROL_QUEUE, MAX_PENDING_SINCE};
 use control::{Control, Subscriptions};
 
@@ -155,11 +156,7 @@ impl SessionActor {
     /// Answers a refused request: logged (at debug unless it is the hub's fault) and
     /// rendered as one `error` frame. Every refusal of the session ends here.
     fn refuse(&self, rejection: Rejection) {
-        if rejection.is_hub_fault() {
-            tracing::warn!(code = ?rejection.code, message = %rejection.message, "request failed");
-        } else {
-            tracing::debug!(code = ?rejection.code, message = %rejection.message, "request refused");
-        }
+        rejection.report();
         self.reply(&rejection.to_frame());
     }
 
@@ -200,7 +197,7 @@ impl SessionActor {
 
     fn on_over_budget(&mut self, over: Verdict, id: RequestId) {
         match over {
-            Verdict::Refuse(rejection) => self.reply(&rejection.answering(Some(id)).to_frame()),
+            Verdict::Refuse(rejection) => self.refuse(rejection.answering(Some(id))),
             Verdict::Abuse => {
                 tracing::info!(
                     session = %self.id,
@@ -409,7 +406,7 @@ impl Actor for SessionActor {
             if session.grants.is_none() {
                 let timeout = session.settings.hello_timeout;
                 let message = format!("no hello within {} ms", timeout.as_millis());
-                session.reply(&Rejection::new(ErrorCode::Unauthorized, message.clone()).to_frame());
+                session.refuse(Rejection::new(ErrorCode::Unauthorized, message.clone()));
                 session
                     .outbox
                     .close(CloseCode::Unauthorized, &message, true);

@@ -16,8 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub mod body;
-pub mod cut;
-mod openapi;
+pub mod openapi;
 mod query;
 
 use super::AppState;
@@ -366,9 +365,10 @@ fn history_within_bound(
     // The envelope is measured with `more` and an empty list; each delta then costs
     // its own bytes plus one, which covers a JSON comma or the growth of a
     // MessagePack array header (1, 3 or 5 bytes) with room to spare.
-    let room = MAX_HISTORY_ANSWER_BYTES.saturating_sub(cut::encoded_len(codec, &page));
-    let (deltas, more) = cut::cut_to_bytes(read.entries, room, |entry| {
-        cut::encoded_len(codec, entry) + 1
+    let room =
+        MAX_HISTORY_ANSWER_BYTES.saturating_sub(crate::session::cut::encoded_len(codec, &page));
+    let (deltas, more) = crate::session::cut::cut_to_bytes(read.entries, room, |entry| {
+        crate::session::cut::encoded_len(codec, entry) + 1
     });
     page.deltas = deltas;
     page.more = more;

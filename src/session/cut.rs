@@ -1,7 +1,7 @@
 //! Cutting an answer to a size bound: the longest run of entries, oldest first, whose
 //! encoded sizes fit, and whether any were left for a later request. Pure, with no
-//! actix in it, so the REST history (1 MiB) and the socket's `history` frame (256 KiB)
-//! can share it; the caller asks again with `since` = the last seq it got.
+//! actix in it; the socket's `history` frame (256 KiB) and the REST history (1 MiB)
+//! share it, and the caller asks again with `since` = the last seq it got.
 
 use std::io;
 
