@@ -244,3 +244,6 @@ impl SharedFrame {
         cell.get_or_init(|| codec.encode(&self.frame)).clone()
     }
 }
+
+#[cfg(test)]
+mod tests;
