@@ -22,6 +22,7 @@ mod query;
 use super::AppState;
 use crate::auth::{Action, Grants};
 use crate::error::Rejection;
+use crate::resource::ResourceActor;
 use crate::resource::messages::{Publish, ReadHistory, Remove, TakeSnapshot};
 use crate::session::request::{check_change, history_limit, resource_id};
 
@@ -140,11 +141,34 @@ fn authorize(request: &HttpRequest, state: &AppState) -> Result<Grants, Rejectio
     Ok(verified.grants)
 }
 
-fn actor_gone(_: actix::MailboxError) -> Rejection {
-    Rejection::unavailable(
-        "the resource is restarting; retry",
-        Duration::from_millis(100),
-    )
+/// How long a REST caller waits for a resource's answer. A resource whose mailbox
+/// stays full (or whose change waits for a slow disk) that long answers 503 with
+/// `Retry-After` instead; a publish refused this way may still be applied, and
+/// repeating it changes nothing more (publishes merge).
+const REST_WAIT: Duration = Duration::from_secs(5);
+
+/// Asks `actor` (resource `id`) for `message`, waiting at most [`REST_WAIT`].
+async fn ask<M>(
+    actor: &actix::Addr<ResourceActor>,
+    id: &ResourceId,
+    message: M,
+) -> Result<M::Result, Rejection>
+where
+    M: actix::Message + Send + 'static,
+    M::Result: Send,
+    ResourceActor: actix::Handler<M>,
+{
+    match actix_web::rt::time::timeout(REST_WAIT, actor.send(message)).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(_)) => Err(Rejection::unavailable(
+            "the resource is restarting; retry",
+            Duration::from_millis(100),
+        )),
+        Err(_) => Err(Rejection::unavailable(
+            format!("resource `{id}` is busy; retry"),
+            Duration::from_secs(1),
+        )),
+    }
 }
 
 /// Snapshots of the resources matching `pattern`, in id order, paginated by id.
@@ -193,7 +217,10 @@ pub async fn list(
             let actor = state.hub.find(id);
             async move {
                 match actor {
-                    Some(actor) => actor.send(TakeSnapshot).await.ok().and_then(Result::ok),
+                    Some(actor) => ask(&actor, id, TakeSnapshot)
+                        .await
+                        .ok()
+                        .and_then(Result::ok),
                     None => None,
                 }
             }
@@ -242,7 +269,7 @@ pub async fn get_one(
         .hub
         .find(&id)
         .ok_or_else(|| Rejection::not_found(&id))?;
-    let snapshot = actor.send(TakeSnapshot).await.map_err(actor_gone)??;
+    let snapshot = ask(&actor, &id, TakeSnapshot).await??;
     let etag = format!("\"{}\"", snapshot.seq);
     let unchanged = request
         .headers()
@@ -291,7 +318,7 @@ pub async fn publish(
         body.ttl_ms,
     )?;
     let actor = state.hub.find_or_create(&id);
-    let seq = actor.send(Publish { change }).await.map_err(actor_gone)??;
+    let seq = ask(&actor, &id, Publish { change }).await??;
     Ok(body::reply(&request, StatusCode::OK, &Published { seq }))
 }
 
@@ -312,7 +339,7 @@ pub async fn delete(
         .hub
         .find(&id)
         .ok_or_else(|| Rejection::not_found(&id))?;
-    actor.send(Remove).await.map_err(actor_gone)??;
+    ask(&actor, &id, Remove).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -337,10 +364,7 @@ pub async fn history(
         .hub
         .find(&id)
         .ok_or_else(|| Rejection::not_found(&id))?;
-    let page = actor
-        .send(ReadHistory { since, limit })
-        .await
-        .map_err(actor_gone)??;
+    let page = ask(&actor, &id, ReadHistory { since, limit }).await??;
     let page = history_within_bound(
         body::Encoding::accepted(&request).codec(),
         id.to_string(),
