@@ -53,6 +53,8 @@ struct Shared {
     drained: Notify,
     /// The session's reader, paused while the queue is over the soft limit.
     reader: AtomicWaker,
+    /// Whether the queue holds more than its soft limit (kept by push and take).
+    over_soft: AtomicBool,
     closed: AtomicBool,
 }
 
@@ -66,6 +68,7 @@ impl Outbox {
                 ready: Notify::new(),
                 drained: Notify::new(),
                 reader: AtomicWaker::new(),
+                over_soft: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
             }),
         }
@@ -94,7 +97,12 @@ impl Outbox {
         if self.is_closed() {
             return Pushed::Closed;
         }
-        let pushed = self.queue().push(item);
+        let mut queue = self.queue();
+        let pushed = queue.push(item);
+        self.shared
+            .over_soft
+            .store(queue.is_over_soft(), Ordering::Release);
+        drop(queue);
         if pushed == Pushed::Conflated {
             METRICS.conflations.inc();
         }
@@ -155,7 +163,13 @@ impl Outbox {
         if self.is_closed() {
             return;
         }
-        if self.queue().push_pong(frame, websocket) == Pushed::Queued {
+        let mut queue = self.queue();
+        let pushed = queue.push_pong(frame, websocket);
+        self.shared
+            .over_soft
+            .store(queue.is_over_soft(), Ordering::Release);
+        drop(queue);
+        if pushed == Pushed::Queued {
             self.shared.ready.notify_one();
         }
     }
@@ -167,7 +181,8 @@ impl Outbox {
 
     /// Whether more than the soft limit waits: the session reads no request meanwhile.
     pub fn is_over_soft(&self) -> bool {
-        self.queue().is_over_soft()
+        // Read on every client frame: an atomic kept by push and take, not the lock.
+        self.shared.over_soft.load(Ordering::Acquire)
     }
 
     /// Registers the reader to wake once the queue drains under the soft limit.
@@ -198,6 +213,7 @@ impl Outbox {
         let mut queue = self.queue();
         queue.take(max_bytes, into);
         let is_over_soft = queue.is_over_soft();
+        self.shared.over_soft.store(is_over_soft, Ordering::Release);
         drop(queue);
         if !into.is_empty() {
             self.shared.drained.notify_waiters();
