@@ -42,6 +42,10 @@ export const CloseCode = {
   Normal: 1000,
   /** The hub is shutting down: reconnect and resume with `since`. */
   GoingAway: 1001,
+  /** A WebSocket protocol error (RFC 6455): unmasked client frame, reserved bits, ... */
+  ProtocolError: 1002,
+  /** A text frame on the MessagePack subprotocol, or a binary one on JSON. */
+  UnsupportedData: 1003,
   Undecodable: 1007,
   Policy: 1008,
   TooLarge: 1009,
@@ -49,6 +53,8 @@ export const CloseCode = {
   TokenExpired: 4002,
   RateLimitAbuse: 4008,
   SlowConsumer: 4009,
+  /** The client answered neither pings nor anything else for two heartbeats. */
+  HeartbeatMissed: 4010,
 } as const;
 
 /** The two subprotocols a socket can negotiate; both carry the same maps. */
@@ -85,6 +91,16 @@ export interface SubFrame {
   pattern: string;
   /** Resource id to the last seq the client saw. */
   since?: Record<string, Seq>;
+  /**
+   * The `epoch` of the `welcome` under which the seqs in `since` were seen; another epoch
+   * than the hub's means its data was replaced, and `since` is not trusted.
+   */
+  epoch?: string;
+  /**
+   * True when more of `since` follows in later `sub` frames of this pattern: the hub answers
+   * `ok` without `count` and keeps the part; the part without `more` starts the subscription.
+   */
+  more?: boolean;
 }
 
 /** Stops watching `pattern`. */
@@ -144,6 +160,8 @@ export interface WelcomeFrame {
   max_frame_bytes: number;
   /** Role names; unknown ones are kept as text and ignored by the SPA. */
   roles: string[];
+  /** The store's incarnation, made when its data dir was created (the cluster's, clustered). */
+  epoch: string;
 }
 
 /** A request succeeded; `count` for `sub` is how many resources matched. */
@@ -210,6 +228,8 @@ export interface HistoryFrame {
   deltas: HistoryEntry[];
   /** False when older deltas were no longer kept. */
   complete: boolean;
+  /** True when the answer was cut at 256 KiB: ask again with `since` = its last seq. */
+  more?: boolean;
 }
 
 /** A request failed, or a frame was not understood. */
@@ -246,6 +266,8 @@ export interface HistoryBody {
   resource: string;
   deltas: HistoryEntry[];
   complete: boolean;
+  /** True when the answer was cut at 1 MiB: ask again with `since` = its last seq. */
+  more?: boolean;
 }
 
 /** The REST status body: `GET /api/v1/status`. */
@@ -343,6 +365,8 @@ const clientShapes = {
     id: required(isCount),
     pattern: required(isText),
     since: optional(mapOf(isCount)),
+    epoch: optional(isText),
+    more: optional(isBool),
   },
   unsub: { id: required(isCount), pattern: required(isText) },
   pub: {
@@ -371,6 +395,7 @@ const serverShapes = {
     heartbeat_ms: required(isCount),
     max_frame_bytes: required(isCount),
     roles: required(listOf(isText)),
+    epoch: required(isText),
   },
   ok: { id: required(isCount), count: optional(isCount) },
   ack: { id: required(isCount), seq: required(isCount) },
@@ -392,6 +417,7 @@ const serverShapes = {
     resource: required(isText),
     deltas: required(listOf(isHistoryEntry)),
     complete: required(isBool),
+    more: optional(isBool),
   },
   error: {
     id: optional(isCount),
@@ -423,6 +449,7 @@ export function isHistoryBody(value: unknown): value is HistoryBody {
     isMap(value) &&
     isText(value.resource) &&
     listOf(isHistoryEntry)(value.deltas) &&
-    isBool(value.complete)
+    isBool(value.complete) &&
+    (value.more === undefined || isBool(value.more))
   );
 }

@@ -19,9 +19,13 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** A page whose console errors and crashes are printed, so a failing scenario says why. */
-export async function openPage(browser: Browser, url: string): Promise<Page> {
+/**
+ * A page whose console errors and crashes are printed, so a failing scenario says why;
+ * `initScript` (a file) runs in the page before any of its own scripts.
+ */
+export async function openPage(browser: Browser, url: string, initScript?: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  if (initScript !== undefined) await page.addInitScript({ path: initScript });
   page.on("console", (message) => {
     if (message.type() === "error") console.log(`[browser] ${message.text()}`);
   });

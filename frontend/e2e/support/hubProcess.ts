@@ -87,6 +87,15 @@ export class HubProcess {
     await this.signal("SIGKILL", 10_000);
   }
 
+  /**
+   * SIGTERM (the hub closes its sessions with 1001 and shuts down) and waits until the
+   * process is gone; keeps the data directory, so `start(this.address)` brings the same hub
+   * back on the same port.
+   */
+  async terminate(): Promise<void> {
+    await this.signal("SIGTERM", 15_000);
+  }
+
   /** SIGTERM, then SIGKILL after 10 s; removes the data directory. */
   async stop(): Promise<void> {
     try {

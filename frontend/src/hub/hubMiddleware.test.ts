@@ -21,6 +21,18 @@ import {
   unsubscriptionRequested,
 } from "./hubSlice";
 
+/** The whole `since` a resume sent over its parts; fails if an id came twice. */
+function sinceOf(parts: readonly { since?: Record<string, number> }[]): Record<string, number> {
+  const whole: Record<string, number> = {};
+  for (const part of parts) {
+    for (const [id, seq] of Object.entries(part.since ?? {})) {
+      expect(whole, `${id} sent twice`).not.toHaveProperty([id]);
+      whole[id] = seq;
+    }
+  }
+  return whole;
+}
+
 function start(token: string | null = null) {
   const hub = new FakeHub();
   const store = makeStore(
@@ -40,6 +52,13 @@ function welcomeAndSubscribe(hub: FakeHub) {
   const sub = hub.sent("sub")[0];
   hub.say({ t: "ok", id: sub?.id ?? 0, count: 0 });
   return sub;
+}
+
+/** Answers every `sub` the current socket sent with `ok`, as the hub does, in order. */
+function answerSubs(hub: FakeHub, count = 0) {
+  for (const sub of hub.sent("sub")) {
+    hub.say(sub.more === true ? { t: "ok", id: sub.id } : { t: "ok", id: sub.id, count });
+  }
 }
 
 beforeEach(() => {
@@ -229,8 +248,148 @@ describe("hub middleware", () => {
     expect(hub.sockets[0]?.closedWith).toBe(1000);
   });
 
-  it("keeps a resume's since within the hub's frame limit", () => {
-    const { hub } = start();
+  it("resumes every known resource, nothing trimmed: since over sub parts within the frame limit", () => {
+    const { hub, store } = start();
+    welcomeAndSubscribe(hub);
+    const ids = Array.from({ length: 200 }, (_, index) => `load/r-${String(index)}`);
+    hub.say(...ids.map((id, index) => snapshot(id, { seq: index + 1 })));
+    vi.advanceTimersByTime(BURST_MS);
+    hub.close(1001);
+    vi.advanceTimersByTime(500);
+    hub.open();
+    hub.say(welcome({ id: hub.sent("hello")[0]?.id ?? 0, max_frame_bytes: 2048 }));
+
+    const parts = hub.sent("sub");
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts) expect(encodeFrame(part).length).toBeLessThanOrEqual(2048);
+    expect(parts.map((part) => part.more)).toEqual([...parts.slice(1).map(() => true), undefined]);
+    expect(parts.every((part) => part.pattern === "**" && part.epoch === "e-5f3c2a9b1d")).toBe(
+      true,
+    );
+    expect(sinceOf(parts)).toEqual(Object.fromEntries(ids.map((id, index) => [id, index + 1])));
+
+    // Each `more` part is answered `ok` without count; only the last one starts the subscription.
+    hub.say(...parts.slice(0, -1).map((part) => ({ t: "ok" as const, id: part.id })));
+    expect(selectSubscriptions(store.getState())["**"]?.state).toBe("pending");
+    hub.say({ t: "ok", id: parts.at(-1)?.id ?? 0, count: 199 });
+    expect(selectSubscriptions(store.getState())["**"]).toMatchObject({
+      state: "active",
+      count: 199,
+    });
+
+    // The hub answers the ids that changed while the SPA was away: one deleted, one updated.
+    hub.say(
+      { t: "removed", resource: "load/r-7", seq: 9 },
+      delta("load/r-8", 10, { status: "down" }),
+    );
+    vi.advanceTimersByTime(BURST_MS);
+    expect(selectResourceById(store.getState(), "load/r-7")).toBeUndefined();
+    expect(selectResourceById(store.getState(), "load/r-8")).toMatchObject({
+      seq: 10,
+      status: "down",
+    });
+    expect(selectResourceTotal(store.getState())).toBe(199);
+  });
+
+  it("sends since with the epoch its seqs were seen under, even to a hub whose epoch changed", () => {
+    const { hub, store } = start();
+    hub.open();
+    hub.say(welcome({ id: 1, epoch: "e-old" }));
+    answerSubs(hub, 3);
+    hub.say(
+      snapshot("svc/api", { seq: 9, status: "down" }),
+      snapshot("svc/gone", { seq: 4 }),
+      snapshot("svc/db", { seq: 3 }),
+    );
+    vi.advanceTimersByTime(BURST_MS);
+    hub.close(1001);
+    vi.advanceTimersByTime(500);
+
+    // The hub's data dir was replaced: it has another epoch and lower seqs.
+    hub.open();
+    hub.say(welcome({ id: hub.sent("hello")[0]?.id ?? 0, epoch: "e-new" }));
+    const [resumed] = hub.sent("sub");
+    expect(resumed).toMatchObject({
+      pattern: "**",
+      since: { "svc/api": 9, "svc/gone": 4, "svc/db": 3 },
+      epoch: "e-old",
+    });
+    expect(resumed?.more).toBeUndefined();
+
+    // So it resets every id it has (whatever the seq) and removes the others.
+    hub.say(
+      { t: "ok", id: resumed?.id ?? 0, count: 2 },
+      snapshot("svc/api", { seq: 2, status: "up", reset: true }),
+      snapshot("svc/db", { seq: 1, status: "degraded", reset: true }),
+      { t: "removed", resource: "svc/gone", seq: 1 },
+    );
+    vi.advanceTimersByTime(BURST_MS);
+    expect(selectResourceById(store.getState(), "svc/api")).toMatchObject({
+      seq: 2,
+      status: "up",
+    });
+    expect(selectResourceById(store.getState(), "svc/db")).toMatchObject({
+      seq: 1,
+      status: "degraded",
+    });
+    expect(selectResourceById(store.getState(), "svc/gone")).toBeUndefined();
+
+    // From then on the seqs are the new hub's, and say so.
+    hub.close(1001);
+    vi.advanceTimersByTime(1000);
+    hub.open();
+    hub.say(welcome({ id: hub.sent("hello")[0]?.id ?? 0, epoch: "e-new" }));
+    expect(hub.sent("sub")).toEqual([
+      {
+        t: "sub",
+        id: expect.any(Number) as number,
+        pattern: "**",
+        since: { "svc/api": 2, "svc/db": 1 },
+        epoch: "e-new",
+      },
+    ]);
+  });
+
+  it("keeps the old epoch for seqs the new hub has not answered yet, across a drop", () => {
+    const { hub, store } = start();
+    hub.open();
+    hub.say(welcome({ id: 1, epoch: "e-old" }));
+    answerSubs(hub, 2);
+    hub.say(snapshot("svc/api", { seq: 9 }), snapshot("svc/db", { seq: 3 }));
+    vi.advanceTimersByTime(BURST_MS);
+    hub.close(1001);
+    vi.advanceTimersByTime(500);
+    hub.open();
+    hub.say(welcome({ id: hub.sent("hello")[0]?.id ?? 0, epoch: "e-new" }));
+    expect(hub.sent("sub")[0]).toMatchObject({ epoch: "e-old" });
+
+    // Dropped before the hub answered: the seqs are still the old data's.
+    hub.close(1006);
+    vi.advanceTimersByTime(1000);
+    hub.open();
+    hub.say(welcome({ id: hub.sent("hello")[0]?.id ?? 0, epoch: "e-new" }));
+    const [again] = hub.sent("sub");
+    expect(again).toMatchObject({ since: { "svc/api": 9, "svc/db": 3 }, epoch: "e-old" });
+
+    // One answered, one not yet: the since still goes out under the old epoch, whole.
+    hub.say(
+      { t: "ok", id: again?.id ?? 0, count: 2 },
+      snapshot("svc/api", { seq: 1, reset: true }),
+    );
+    vi.advanceTimersByTime(BURST_MS);
+    hub.close(1006);
+    vi.advanceTimersByTime(2000);
+    hub.open();
+    hub.say(welcome({ id: hub.sent("hello")[0]?.id ?? 0, epoch: "e-new" }));
+    expect(hub.sent("sub")[0]).toMatchObject({
+      since: { "svc/api": 1, "svc/db": 3 },
+      epoch: "e-old",
+    });
+    expect(selectResourceTotal(store.getState())).toBe(2);
+  });
+
+  it("after a refused more part, resubscribes afresh once the last part is taken (no ghost)", () => {
+    const { hub, store } = start();
     welcomeAndSubscribe(hub);
     hub.say(...Array.from({ length: 200 }, (_, index) => snapshot(`load/r-${String(index)}`)));
     vi.advanceTimersByTime(BURST_MS);
@@ -238,10 +397,139 @@ describe("hub middleware", () => {
     vi.advanceTimersByTime(500);
     hub.open();
     hub.say(welcome({ id: hub.sent("hello")[0]?.id ?? 0, max_frame_bytes: 2048 }));
-    const { since } = hub.sent("sub")[0]!;
-    const kept = Object.keys(since ?? {}).length;
-    expect(kept).toBeGreaterThan(0);
-    expect(kept).toBeLessThan(200);
+    const parts = hub.sent("sub");
+    expect(parts.length).toBeGreaterThan(1);
+
+    // The hub refuses one part, takes the others, and starts the subscription on what it got.
+    hub.say({ t: "error", id: parts[0]?.id ?? 0, code: "rate_limited", message: "slow down" });
+    hub.say(...parts.slice(1, -1).map((part) => ({ t: "ok" as const, id: part.id })));
+    hub.say({ t: "ok", id: parts.at(-1)?.id ?? 0, count: 200 });
+    expect(hub.current.sent.slice(-2)).toEqual([
+      { t: "unsub", id: expect.any(Number) as number, pattern: "**" },
+      { t: "sub", id: expect.any(Number) as number, pattern: "**" },
+    ]);
+    expect(selectSubscriptions(store.getState())["**"]?.state).toBe("pending");
+    expect(selectLastHubError(store.getState())).toBeNull();
+
+    // Until the unsub's ok, the partial subscription is live; its ok forgets what it watched.
+    hub.say(delta("load/r-7", 2, { status: "down" }));
+    vi.advanceTimersByTime(BURST_MS);
+    expect(selectResourceById(store.getState(), "load/r-7")).toMatchObject({ status: "down" });
+    hub.say({ t: "ok", id: hub.sent("unsub").at(-1)?.id ?? 0 });
+    expect(selectResourceTotal(store.getState())).toBe(0);
+
+    // The fresh subscription's snapshots are the whole truth: what the hub did not send is gone.
+    const fresh = hub.sent("sub").at(-1);
+    hub.say({ t: "ok", id: fresh?.id ?? 0, count: 2 }, snapshot("load/r-1"), snapshot("load/r-2"));
+    vi.advanceTimersByTime(BURST_MS);
+    expect(selectSubscriptions(store.getState())["**"]).toMatchObject({
+      state: "active",
+      count: 2,
+    });
+    expect(selectResourceTotal(store.getState())).toBe(2);
+  });
+
+  it("takes a pattern's frames from its sub's ok until its unsub's ok, then forgets what nothing watches", () => {
+    const { hub, store } = start();
+    hub.open();
+    hub.say(welcome({ id: hub.sent("hello")[0]?.id ?? 0 }));
+    const [all] = hub.sent("sub");
+    // Not live before its ok: the hub never sends such frames, and none is taken.
+    hub.say(snapshot("svc/early"));
+    hub.say({ t: "ok", id: all?.id ?? 0, count: 3 });
+    hub.say(snapshot("svc/api", { seq: 3 }), snapshot("host/web-1", { seq: 8 }));
+    vi.advanceTimersByTime(BURST_MS);
+    expect(selectResourceById(store.getState(), "svc/early")).toBeUndefined();
+
+    // Narrow ** to svc/**: the new sub goes first, then the unsub.
+    store.dispatch(subscriptionRequested({ pattern: "svc/**" }));
+    store.dispatch(unsubscriptionRequested({ pattern: "**" }));
+    const narrow = hub.sent("sub").at(-1);
+    const unsub = hub.sent("unsub").at(-1);
+    expect(narrow).toMatchObject({ pattern: "svc/**", since: { "svc/api": 3 } });
+    expect(unsub).toMatchObject({ pattern: "**" });
+
+    // Until the unsub's ok, ** is live: its frames count, also for host/web-1.
+    hub.say(delta("host/web-1", 9, { status: "down" }));
+    hub.say({ t: "ok", id: narrow?.id ?? 0, count: 1 });
+    hub.say(delta("host/web-1", 10, { status: "degraded" }), delta("svc/api", 4));
+    vi.advanceTimersByTime(BURST_MS);
+    expect(selectResourceById(store.getState(), "host/web-1")).toMatchObject({
+      seq: 10,
+      status: "degraded",
+    });
+
+    // The unsub's ok: host/web-1 is watched by no live pattern any more, and leaves the store.
+    hub.say(delta("host/web-1", 11), { t: "ok", id: unsub?.id ?? 0 });
+    expect(selectResourceById(store.getState(), "host/web-1")).toBeUndefined();
+    expect(selectResourceById(store.getState(), "svc/api")).toMatchObject({ seq: 4 });
+
+    // Frames of the subscription given up are ignored; svc/** goes on.
+    hub.say(
+      delta("host/web-1", 12),
+      snapshot("host/web-2", { seq: 5 }),
+      { t: "removed", resource: "host/web-1", seq: 13 },
+      delta("svc/api", 5, { status: "down" }),
+    );
+    vi.advanceTimersByTime(BURST_MS);
+    expect(selectResourceById(store.getState(), "host/web-1")).toBeUndefined();
+    expect(selectResourceById(store.getState(), "host/web-2")).toBeUndefined();
+    expect(selectResourceById(store.getState(), "svc/api")).toMatchObject({
+      seq: 5,
+      status: "down",
+    });
+    expect(selectResourceTotal(store.getState())).toBe(1);
+  });
+
+  it("keeps, at an unsub's ok, what a sub sent after it named in since", () => {
+    const { hub, store } = start();
+    welcomeAndSubscribe(hub);
+    hub.say(snapshot("svc/api", { seq: 3 }), snapshot("svc/db", { seq: 2 }));
+    vi.advanceTimersByTime(BURST_MS);
+
+    // ** given up, then asked for again before the hub answered: unsub, then sub with since.
+    store.dispatch(unsubscriptionRequested({ pattern: "**" }));
+    store.dispatch(subscriptionRequested({ pattern: "**" }));
+    const unsub = hub.sent("unsub").at(-1);
+    const again = hub.sent("sub").at(-1);
+    expect(again).toMatchObject({ pattern: "**", since: { "svc/api": 3, "svc/db": 2 } });
+
+    // Still live: a resource created now is taken, though the new sub's since lacks it.
+    hub.say(snapshot("svc/new", { seq: 1 }));
+    hub.say({ t: "ok", id: unsub?.id ?? 0 });
+    // The since ids stay (the hub answers for them after the sub's ok); svc/new goes.
+    expect(selectResourceById(store.getState(), "svc/api")).toMatchObject({ seq: 3 });
+    expect(selectResourceById(store.getState(), "svc/db")).toMatchObject({ seq: 2 });
+    expect(selectResourceById(store.getState(), "svc/new")).toBeUndefined();
+
+    // The sub's ok: deltas after since, removed, and a snapshot for what since lacked.
+    hub.say(
+      { t: "ok", id: again?.id ?? 0, count: 2 },
+      { t: "removed", resource: "svc/db", seq: 3 },
+      snapshot("svc/new", { seq: 1 }),
+    );
+    vi.advanceTimersByTime(BURST_MS);
+    expect(selectResourceById(store.getState(), "svc/api")).toMatchObject({ seq: 3 });
+    expect(selectResourceById(store.getState(), "svc/db")).toBeUndefined();
+    expect(selectResourceById(store.getState(), "svc/new")).toBeDefined();
+    expect(selectResourceTotal(store.getState())).toBe(2);
+  });
+
+  it.each([
+    [1002, "WebSocket protocol error"],
+    [1003, "wrong frame type"],
+    [4010, "heartbeat missed"],
+    [4009, "slow consumer"],
+  ])("reconnects with backoff and resumes after close %i (%s)", (code) => {
+    const { hub, store } = start();
+    welcomeAndSubscribe(hub);
+    hub.say(snapshot("svc/api", { seq: 3 }));
+    hub.close(code);
+    expect(store.getState().hub.link).toBe("waiting");
+    expect(store.getState().auth.signInReason).toBeNull();
+    vi.advanceTimersByTime(500);
+    expect(hub.sockets).toHaveLength(2);
+    expect(welcomeAndSubscribe(hub)).toMatchObject({ since: { "svc/api": 3 } });
   });
 });
 
@@ -283,6 +571,7 @@ describe("hub middleware: subscriptions within the token's scope", () => {
   it("resumes each scoped pattern with since holding only the known resources it matches", () => {
     const { hub, store } = start(scoped);
     welcomeOnly(hub);
+    answerSubs(hub);
     hub.say(
       snapshot("svc/api", { seq: 3 }),
       snapshot("svc/db/primary", { seq: 5 }),
@@ -296,11 +585,18 @@ describe("hub middleware: subscriptions within the token's scope", () => {
 
     const resumed = welcomeOnly(hub);
     expect(resumed).toEqual([
-      { t: "sub", id: 6, pattern: "svc/**", since: { "svc/api": 3, "svc/db/primary": 5 } },
-      { t: "sub", id: 7, pattern: "host/a", since: { "host/a": 8 } },
+      {
+        t: "sub",
+        id: 6,
+        pattern: "svc/**",
+        since: { "svc/api": 3, "svc/db/primary": 5 },
+        epoch: "e-5f3c2a9b1d",
+      },
+      { t: "sub", id: 7, pattern: "host/a", since: { "host/a": 8 }, epoch: "e-5f3c2a9b1d" },
     ]);
 
     // Replayed deltas already seen are ignored; later ones apply, once.
+    answerSubs(hub);
     hub.say(delta("svc/api", 3, { status: "down" }), delta("svc/api", 4, { status: "degraded" }));
     vi.advanceTimersByTime(BURST_MS);
     expect(selectResourceById(store.getState(), "svc/api")).toMatchObject({
@@ -309,26 +605,52 @@ describe("hub middleware: subscriptions within the token's scope", () => {
     });
   });
 
-  it("keeps every scoped sub frame within the hub's frame limit", () => {
+  it("splits each scoped pattern's since over parts within the frame limit, nothing trimmed", () => {
     const { hub, store } = start(scoped);
     welcomeOnly(hub);
-    store.dispatch(
-      framesReceived(
-        Array.from({ length: 400 }, (_, index) =>
-          snapshot(`svc/r-${String(index).padStart(3, "0")}`, { seq: 2 ** 40 }),
-        ),
-      ),
+    const ids = Array.from(
+      { length: 400 },
+      (_, index) => `svc/r-${String(index).padStart(3, "0")}`,
     );
+    store.dispatch(framesReceived(ids.map((id) => snapshot(id, { seq: 2 ** 40 }))));
     store.dispatch(framesReceived([snapshot("host/a", { seq: 9 })]));
     hub.close(1001);
     vi.advanceTimersByTime(500);
     const subs = welcomeOnly(hub, { max_frame_bytes: 2048 });
-    expect(subs.map((sub) => sub.pattern)).toEqual(["svc/**", "host/a"]);
     for (const sub of subs) expect(encodeFrame(sub).length).toBeLessThanOrEqual(2048);
-    const kept = Object.keys(subs[0]?.since ?? {}).length;
-    expect(kept).toBeGreaterThan(0);
-    expect(kept).toBeLessThan(400);
-    expect(subs[1]?.since).toEqual({ "host/a": 9 });
+
+    // The parts of one pattern go out together, in order, before the next pattern's.
+    const svc = subs.filter((sub) => sub.pattern === "svc/**");
+    expect(subs.map((sub) => sub.pattern)).toEqual([...svc.map(() => "svc/**"), "host/a"]);
+    expect(svc.length).toBeGreaterThan(1);
+    expect(svc.map((sub) => sub.more)).toEqual([...svc.slice(1).map(() => true), undefined]);
+    expect(sinceOf(svc)).toEqual(Object.fromEntries(ids.map((id) => [id, 2 ** 40])));
+    expect(subs.at(-1)).toMatchObject({ since: { "host/a": 9 }, epoch: "e-5f3c2a9b1d" });
+    expect(subs.at(-1)?.more).toBeUndefined();
+  });
+
+  it("forgets, when the hub's epoch changed, what no subscription of the new session resumes", () => {
+    const { hub, store } = start(scoped);
+    welcomeOnly(hub, { epoch: "e-old" });
+    answerSubs(hub);
+    hub.say(snapshot("svc/api", { seq: 3 }), snapshot("host/a", { seq: 8 }));
+    // Known from elsewhere, matched by neither pattern: nothing would ever correct it.
+    store.dispatch(framesReceived([snapshot("other/x", { seq: 2 })]));
+    hub.close(1001);
+    vi.advanceTimersByTime(500);
+
+    const resumed = welcomeOnly(hub, { epoch: "e-new" });
+    expect(resumed).toMatchObject([
+      { pattern: "svc/**", since: { "svc/api": 3 }, epoch: "e-old" },
+      { pattern: "host/a", since: { "host/a": 8 }, epoch: "e-old" },
+    ]);
+    expect(selectResourceById(store.getState(), "other/x")).toBeUndefined();
+    expect(selectResourceById(store.getState(), "svc/api")).toBeDefined();
+
+    // A pattern the new hub refuses: its old seqs were never reset, so they go too.
+    hub.say({ t: "error", id: resumed[1]?.id ?? 0, code: "forbidden", message: "no" });
+    expect(selectResourceById(store.getState(), "host/a")).toBeUndefined();
+    expect(selectResourceById(store.getState(), "svc/api")).toBeDefined();
   });
 
   it("narrows a pattern asked for later to the scope, and skips one outside it", () => {

@@ -2,14 +2,24 @@
  * The only place that turns intents into frames and frames into events. It owns the one
  * socket (through `connection.ts`): says `hello` with the session's token, subscribes every
  * requested pattern within the token's scope (`res`) with `since` after each `welcome`
- * (resume, not reload), answers requests by id, keeps the link alive with `ping`s, and
- * reconnects with backoff unless the hub asked for a token (4001, 4002). Reducers stay pure;
- * components never see the socket.
+ * (resume, not reload: every known resource, split over `more` parts, with the epoch its seqs
+ * were seen under), answers requests by id, keeps the link alive with `ping`s, and
+ * reconnects with backoff unless the hub asked for a token (4001, 4002). A pattern is live
+ * from its `sub`'s `ok` to its `unsub`'s `ok` (the hub answers control frames in order, among
+ * the data frames): resource frames no live pattern watches are ignored, and an `unsub`'s
+ * `ok` forgets what no live pattern watches any more. Reducers stay pure; components never
+ * see the socket.
  */
 import type { Middleware } from "@reduxjs/toolkit";
-import { CloseCode, type ClientFrame, type RequestId, type ServerFrame } from "@protocol/frames";
+import {
+  CloseCode,
+  type ClientFrame,
+  type RequestId,
+  type ServerFrame,
+  type WelcomeFrame,
+} from "@protocol/frames";
 import type { RootState } from "../app/store";
-import { narrowToScope } from "../common/pattern";
+import { matchesPattern, narrowToScope } from "../common/pattern";
 import {
   signedOut,
   signInRequired,
@@ -25,6 +35,7 @@ import {
 } from "../features/publish/publishSlice";
 import {
   framesReceived,
+  resourcesForgotten,
   selectAllResources,
   type ResourceFrame,
 } from "../features/resources/resourcesSlice";
@@ -32,7 +43,7 @@ import {
   backoffDelay,
   hubSocketUrl,
   openWebSocket,
-  sinceFor,
+  resumeFrames,
   type HubSocket,
   type OpenSocket,
 } from "./connection";
@@ -71,11 +82,14 @@ export interface HubMiddlewareOptions {
   random?: () => number;
 }
 
-/** What a request id in flight was for; the answer with the same id settles it. */
+/**
+ * What a request id in flight was for; the answer with the same id settles it. A `sub` sent
+ * in parts has one id per part: only the `final` one's answer says how the subscription went.
+ */
 type Pending =
   | { kind: "hello" }
-  | { kind: "sub"; pattern: string }
-  | { kind: "unsub" }
+  | { kind: "sub"; pattern: string; final: boolean }
+  | { kind: "unsub"; pattern: string }
   | { kind: "pub"; ticket: string }
   | { kind: "ping"; sentAt: number };
 
@@ -101,6 +115,37 @@ export function createHubMiddleware(
     let scope: readonly string[] | null = null;
     /** Requests of the current socket awaiting an answer; cleared with the socket. */
     const pending = new Map<RequestId, Pending>();
+    /**
+     * The `epoch` of the last `welcome`: the seqs the store holds were seen under it, except
+     * those in `staleEpochs`. Null before the first.
+     */
+    let seqEpoch: string | null = null;
+    /**
+     * Held resources whose seq was seen under an earlier epoch (the hub's data was replaced
+     * since) and that no frame of the current one has refreshed yet: id → that epoch. A `since`
+     * naming one of them goes out with that epoch, so the hub resets or removes each id instead
+     * of trusting its seq; this holds across sessions until the hub's answer has arrived.
+     */
+    const staleEpochs = new Map<string, string>();
+    /**
+     * Patterns of the current socket one of whose `more` parts the hub refused: the final
+     * part's `ok` then started a subscription on part of `since`, which could leave a deleted
+     * resource on screen, so the pattern is subscribed again afresh.
+     */
+    const brokenResumes = new Set<string>();
+    /**
+     * The patterns live on the current socket. The hub answers a session's control frames in
+     * order, among its data frames: a pattern is live from the `ok` of its (last) `sub` part
+     * until the `ok` of its `unsub`. A resource frame that no live pattern watches belongs to
+     * a subscription given up, and is ignored.
+     */
+    const live = new Set<string>();
+    /**
+     * The ids each `sub` in flight named in its `since`, by the request id of its last part.
+     * The hub answers them (deltas after their seq, or `removed`) once that part's `ok` has
+     * come, so an `unsub` answered in between must not forget them.
+     */
+    const sinceInFlight = new Map<RequestId, ReadonlySet<string>>();
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
     let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
     let lastHeardAt = 0;
@@ -135,10 +180,16 @@ export function createHubMiddleware(
       burst = [];
     };
     const gather = (frame: ResourceFrame) => {
+      staleEpochs.delete(frame.resource); // this hub's word on the resource, from now on
       burst.push(frame);
       burstTimer ??= setTimeout(flush, BURST_MS);
     };
     const isLive = () => socket !== null && getState().hub.link === "live";
+    /** Whether a live pattern of the current socket watches `resource`. */
+    const isWatched = (resource: string) => {
+      for (const pattern of live) if (matchesPattern(pattern, resource)) return true;
+      return false;
+    };
 
     function connect() {
       clearTimeout(retryTimer);
@@ -169,6 +220,7 @@ export function createHubMiddleware(
       clearInterval(heartbeatTimer);
       generation += 1;
       failPendingPublishes();
+      forgetSessionState();
       socket?.close(CloseCode.Normal, reason);
       socket = null;
     }
@@ -187,10 +239,18 @@ export function createHubMiddleware(
       pending.clear();
     }
 
+    /** What belonged to the socket just gone: its subscriptions and their requests. */
+    function forgetSessionState() {
+      brokenResumes.clear();
+      live.clear();
+      sinceInFlight.clear();
+    }
+
     function onLost(code: number, reason: string) {
       flush();
       clearInterval(heartbeatTimer);
       failPendingPublishes();
+      forgetSessionState();
       socket = null;
       dispatch(connectionLost({ code, reason }));
       if (code === CloseCode.Unauthorized || code === CloseCode.TokenExpired) {
@@ -240,19 +300,116 @@ export function createHubMiddleware(
       }
       for (const { pattern, state } of Object.values(subscriptions)) {
         if (wanted.includes(pattern)) continue;
-        if (state !== "refused") send({ t: "unsub", id: request({ kind: "unsub" }), pattern });
+        if (state !== "refused") unsubscribe(pattern);
         dispatch(subscriptionDropped({ pattern }));
       }
     }
 
-    function subscribe(pattern: string) {
+    /**
+     * Subscribes `pattern`, resuming every known resource it matches: `since` goes out whole,
+     * over as many `sub` parts as the hub's frame limit needs (`more: true` on all but the
+     * last), in order on the one socket. Nothing is left out, so the hub can answer each id
+     * with deltas or `removed` and no deleted resource stays on screen. A `fresh` subscription
+     * sends no `since`: it follows an `unsub` of the pattern, whose `ok` forgets what only
+     * the pattern watched, so its snapshots are the whole truth.
+     */
+    function subscribe(pattern: string, fresh = false) {
       const { session } = getState().hub;
       if (session === null) return;
-      // Only the known resources this pattern matches, within the hub's frame limit.
-      const since = sinceFor(pattern, selectAllResources(getState()), session.maxFrameBytes);
-      const id = request({ kind: "sub", pattern });
+      const { parts, leftOut } = fresh
+        ? { parts: [{ t: "sub" as const, pattern }], leftOut: [] }
+        : resumeFrames(
+            pattern,
+            selectAllResources(getState()),
+            session.maxFrameBytes,
+            sinceEpoch(pattern),
+          );
+      // Past the hub's bound on `since`: forget those, and the hub's snapshots bring back
+      // the ones that still exist.
+      forget(leftOut);
       dispatch(subscriptionSent({ pattern }));
-      send({ t: "sub", id, pattern, ...(Object.keys(since).length > 0 ? { since } : {}) });
+      const named = new Set<string>();
+      parts.forEach((part, index) => {
+        const final = index === parts.length - 1;
+        const id = request({ kind: "sub", pattern, final });
+        for (const resource of Object.keys(part.since ?? {})) named.add(resource);
+        if (final && named.size > 0) sinceInFlight.set(id, named);
+        send({ ...part, id });
+      });
+    }
+
+    /** Gives `pattern` up; it stays live until the hub's answer (see `onUnsubscribed`). */
+    function unsubscribe(pattern: string) {
+      send({ t: "unsub", id: request({ kind: "unsub", pattern }), pattern });
+    }
+
+    /**
+     * The hub answered an `unsub`: `pattern` is no longer live, and the resources no live
+     * pattern watches leave the store, except those a `sub` in flight named in its `since`
+     * (the hub will answer for them).
+     */
+    function onUnsubscribed(pattern: string) {
+      live.delete(pattern);
+      const named = [...sinceInFlight.values()];
+      forget(
+        selectAllResources(getState())
+          .map(({ resource }) => resource)
+          .filter((id) => !isWatched(id) && !named.some((ids) => ids.has(id))),
+      );
+    }
+
+    /**
+     * The epoch to send beside `pattern`'s `since`: the one its seqs were seen under. When
+     * some were seen under an earlier epoch, that one (never the hub's), so the hub trusts
+     * none of them: a reset snapshot costs a little, a seq of other data would be wrong.
+     */
+    function sinceEpoch(pattern: string): string | null {
+      for (const [resource, epoch] of staleEpochs) {
+        if (matchesPattern(pattern, resource)) return epoch;
+      }
+      return seqEpoch;
+    }
+
+    /** Forgets `ids`: nothing vouches for their state any more. */
+    function forget(ids: readonly string[]) {
+      if (ids.length === 0) return;
+      for (const id of ids) staleEpochs.delete(id);
+      dispatch(resourcesForgotten([...ids]));
+    }
+
+    /** The held resources `pattern` matches (all, or only those of an earlier epoch). */
+    function heldMatching(pattern: string, onlyStale: boolean): string[] {
+      flush();
+      return selectAllResources(getState())
+        .map(({ resource }) => resource)
+        .filter((id) => matchesPattern(pattern, id) && (!onlyStale || staleEpochs.has(id)));
+    }
+
+    /**
+     * A new session. When its epoch differs from the last one, the hub's data was replaced:
+     * every held seq is marked with the epoch it was seen under, and the resume sends it with
+     * that epoch so the hub resets or removes each id (no ghost). Held resources of an earlier
+     * epoch that no subscription will resume are forgotten, as nothing would correct them.
+     */
+    function onWelcome(frame: WelcomeFrame) {
+      dispatch(welcomed(frame));
+      if (seqEpoch !== null && seqEpoch !== frame.epoch) {
+        for (const { resource } of selectAllResources(getState())) {
+          if (!staleEpochs.has(resource)) staleEpochs.set(resource, seqEpoch);
+        }
+      }
+      seqEpoch = frame.epoch;
+      // Back under the epoch they were seen under (the same data again): their seqs hold.
+      for (const [resource, epoch] of staleEpochs) {
+        if (epoch === frame.epoch) staleEpochs.delete(resource);
+      }
+      const wanted = narrowToScope(getState().hub.requested, scope);
+      forget(
+        [...staleEpochs.keys()].filter(
+          (id) => !wanted.some((pattern) => matchesPattern(pattern, id)),
+        ),
+      );
+      reconcile();
     }
 
     function publish(ticket: string, change: Change) {
@@ -295,7 +452,8 @@ export function createHubMiddleware(
 
     function onFrame(frame: ServerFrame) {
       if (frame.t === "snapshot" || frame.t === "delta" || frame.t === "removed") {
-        gather(frame);
+        // Of a subscription given up (or not yet started): not the truth of any live one.
+        if (isWatched(frame.resource)) gather(frame);
         return;
       }
       // Anything else may read resources (a resume's `since`) or follow them in meaning.
@@ -303,16 +461,16 @@ export function createHubMiddleware(
       switch (frame.t) {
         case "welcome":
           settle(frame.id);
-          dispatch(welcomed(frame));
-          reconcile();
+          onWelcome(frame);
           ping();
           startHeartbeat(frame.heartbeat_ms);
           return;
         case "ok": {
           const purpose = settle(frame.id);
-          if (purpose?.kind === "sub") {
-            dispatch(subscriptionConfirmed({ pattern: purpose.pattern, count: frame.count ?? 0 }));
-          }
+          // A `more` part is answered `ok` without `count`: the subscription has not started.
+          if (purpose?.kind === "sub" && purpose.final)
+            onSubscribed(frame.id, purpose, frame.count ?? 0);
+          else if (purpose?.kind === "unsub") onUnsubscribed(purpose.pattern);
           return;
         }
         case "ack": {
@@ -339,6 +497,22 @@ export function createHubMiddleware(
       }
     }
 
+    function onSubscribed(
+      id: RequestId,
+      { pattern }: Extract<Pending, { kind: "sub" }>,
+      count: number,
+    ) {
+      sinceInFlight.delete(id);
+      live.add(pattern); // the hub started it, even on part of `since`
+      if (brokenResumes.delete(pattern)) {
+        // The hub took only part of `since`: give it up, and start again from its snapshots.
+        unsubscribe(pattern);
+        subscribe(pattern, true);
+        return;
+      }
+      dispatch(subscriptionConfirmed({ pattern, count }));
+    }
+
     function onError(frame: Extract<ServerFrame, { t: "error" }>) {
       const purpose = settle(frame.id);
       if (purpose?.kind === "hello" && frame.code === "unauthorized") {
@@ -347,7 +521,13 @@ export function createHubMiddleware(
         dispatch(
           publishRejected({ ticket: purpose.ticket, code: frame.code, message: frame.message }),
         );
+      } else if (purpose?.kind === "sub" && !purpose.final) {
+        brokenResumes.add(purpose.pattern); // the final part's answer decides what follows
       } else if (purpose?.kind === "sub") {
+        sinceInFlight.delete(frame.id ?? -1);
+        brokenResumes.delete(purpose.pattern);
+        // Seqs of a replaced hub's data that this hub will not reset vouch for nothing.
+        forget(heldMatching(purpose.pattern, true));
         dispatch(
           subscriptionRefused({
             pattern: purpose.pattern,
@@ -356,6 +536,9 @@ export function createHubMiddleware(
           }),
         );
       } else {
+        // A refused `unsub` leaves nothing the SPA still wants: the pattern is given up all
+        // the same (its frames are ignored from now on), and the refusal is shown.
+        if (purpose?.kind === "unsub") onUnsubscribed(purpose.pattern);
         dispatch(errorReceived({ code: frame.code, message: frame.message }));
       }
     }
@@ -375,9 +558,11 @@ export function createHubMiddleware(
         connect();
       } else if (tokenSubmitted.match(action) || signInSkipped.match(action)) {
         discardBurst(); // the reducers just forgot every resource; so do we
+        if (tokenSubmitted.match(action)) staleEpochs.clear();
         connect();
       } else if (signedOut.match(action)) {
         discardBurst();
+        staleEpochs.clear();
         clearTimeout(retryTimer);
         detach("signed out");
       } else if (subscriptionRequested.match(action) || unsubscriptionRequested.match(action)) {

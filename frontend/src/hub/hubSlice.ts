@@ -31,6 +31,8 @@ export interface Session {
   heartbeatMs: number;
   maxFrameBytes: number;
   roles: Role[];
+  /** The hub store's incarnation: another one than before means its data was replaced. */
+  epoch: string;
 }
 
 /** One `sub` of the current session: a requested pattern narrowed to the token's scope. */
@@ -109,6 +111,7 @@ export const hubSlice = createSlice({
         heartbeatMs: payload.heartbeat_ms,
         maxFrameBytes: payload.max_frame_bytes,
         roles: payload.roles.filter(isRole),
+        epoch: payload.epoch,
       };
     },
     subscriptionSent(state, { payload }: PayloadAction<{ pattern: string }>) {

@@ -32,6 +32,7 @@ export function welcome(overrides: Partial<WelcomeFrame> = {}): WelcomeFrame {
     heartbeat_ms: 25_000,
     max_frame_bytes: 65_536,
     roles: ["admin"],
+    epoch: "e-5f3c2a9b1d",
     ...overrides,
   };
 }

@@ -74,6 +74,45 @@ describe("HistoryChart", () => {
     expect(url.search).toBe("?since=0&limit=100");
   });
 
+  it("follows an answer the hub cut (more: true) from its last seq, up to the limit", async () => {
+    const entry = (seq: number) => ({
+      t: "delta",
+      resource: "svc/api",
+      seq,
+      at: seq * 1000,
+      status: seq % 2 === 0 ? "down" : "up",
+    });
+    const pages = [
+      { resource: "svc/api", deltas: [entry(1), entry(2)], complete: false, more: true },
+      { resource: "svc/api", deltas: [entry(3)], complete: true },
+    ];
+    const fetch = vi.fn<(request: Request) => Promise<Response>>(() =>
+      Promise.resolve(
+        new Response(JSON.stringify(pages.shift()), {
+          status: 200,
+          headers: { "Content-Type": "application/json" },
+        }),
+      ),
+    );
+    vi.stubGlobal("fetch", fetch);
+    renderWithProviders(<HistoryChart resource={resource} />);
+    const changes = await screen.findByRole("list", { name: "Recent changes" });
+    expect(changes.textContent).toMatch(/#3.*#2.*#1/);
+    expect(fetch.mock.calls.map(([request]) => new URL(request.url).search)).toEqual([
+      "?since=0&limit=100",
+      "?since=2&limit=98",
+    ]);
+    // Older deltas lost is what the first page said.
+    expect(screen.queryByText(/The last 3 changes/)).toBeNull();
+  });
+
+  it("stops following more when a page brings nothing newer", async () => {
+    const fetch = answer(200, { resource: "svc/api", deltas: [], complete: true, more: true });
+    renderWithProviders(<HistoryChart resource={resource} />);
+    expect(await screen.findByText(/The last 0 changes/)).toBeVisible();
+    expect(fetch).toHaveBeenCalledTimes(1);
+  });
+
   it("says history is not available when the route answers 404, and nothing else breaks", async () => {
     answer(404, { error: { code: "not_found", message: "no route /api/v1/history" } });
     renderWithProviders(<HistoryChart resource={resource} />);

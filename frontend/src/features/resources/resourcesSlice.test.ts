@@ -6,6 +6,7 @@ import { tokenSubmitted } from "../auth/authSlice";
 import {
   filterChanged,
   framesReceived,
+  resourcesForgotten,
   selectResourceById,
   selectResourcesNeedingAttention,
   selectStatusCounts,
@@ -108,6 +109,34 @@ describe("resources slice", () => {
   it("removed drops the resource", () => {
     const store = storeWith(snapshot("svc/api"), { t: "removed", resource: "svc/api", seq: 2 });
     expect(selectResourceById(store.getState(), "svc/api")).toBeUndefined();
+  });
+
+  it("removed drops a known resource whatever its seq (a replaced hub removes the ghosts)", () => {
+    const store = storeWith(snapshot("svc/ghost", { seq: 40 }), {
+      t: "removed",
+      resource: "svc/ghost",
+      seq: 1,
+    });
+    expect(selectResourceById(store.getState(), "svc/ghost")).toBeUndefined();
+  });
+
+  it("a resource removed and created again within a replay comes back from its snapshot", () => {
+    const store = storeWith(
+      snapshot("svc/api", { seq: 7, status: "down" }),
+      { t: "removed", resource: "svc/api", seq: 8 },
+      snapshot("svc/api", { seq: 1, status: "up" }),
+    );
+    expect(selectResourceById(store.getState(), "svc/api")).toMatchObject({
+      seq: 1,
+      status: "up",
+      lastChange: null,
+    });
+  });
+
+  it("forgets the resources it is told to, and only those", () => {
+    const store = storeWith(snapshot("svc/a"), snapshot("svc/b"), snapshot("svc/c"));
+    store.dispatch(resourcesForgotten(["svc/a", "svc/c", "svc/never-known"]));
+    expect(selectVisibleResourceIds(store.getState())).toEqual(["svc/b"]);
   });
 
   it("a ttl_ms of 0 in a delta clears the TTL", () => {

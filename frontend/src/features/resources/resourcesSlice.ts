@@ -82,6 +82,13 @@ export const resourcesSlice = createSlice({
       // Notify subscribers once per burst, not once per action.
       prepare: prepareAutoBatched<ResourceFrame[]>(),
     },
+    /**
+     * Resources whose state nothing vouches for any more (the hub's data was replaced, or a
+     * resume could not name them); the hub's snapshots bring back those that still exist.
+     */
+    resourcesForgotten(state, { payload: ids }: PayloadAction<string[]>) {
+      resources.removeMany(state, ids);
+    },
     filterChanged(state, { payload }: PayloadAction<Partial<ResourceFilter>>) {
       Object.assign(state.filter, payload);
     },
@@ -181,7 +188,7 @@ function diffKeys<V>(
   }
 }
 
-export const { framesReceived, filterChanged } = resourcesSlice.actions;
+export const { framesReceived, resourcesForgotten, filterChanged } = resourcesSlice.actions;
 
 // ---------------------------------------------------------------- selectors
 interface WithResources {

@@ -45,6 +45,22 @@ describe("ConnectionBanner", () => {
     expect(screen.getByRole("button", { name: "Retry now" })).toBeVisible();
   });
 
+  it.each([
+    [1002, "the hub saw a WebSocket protocol error"],
+    [1003, "the hub got a frame of the wrong type"],
+    [4010, "the hub missed the dashboard's heartbeat"],
+  ])("says why in words after close %i, and offers to retry now", (code, words) => {
+    const { store } = renderWithProviders(<ConnectionBanner />);
+    act(() => {
+      store.dispatch(connectionLost({ code, reason: "" }));
+      store.dispatch(reconnectScheduled({ retryAt: Date.now() + 1000 }));
+    });
+    expect(screen.getByTestId("connection-banner")).toHaveTextContent(
+      `Disconnected: ${words} (${String(code)})`,
+    );
+    expect(screen.getByRole("button", { name: "Retry now" })).toBeVisible();
+  });
+
   it("says signed out when the hub wants a token", () => {
     const { store } = renderWithProviders(<ConnectionBanner />);
     act(() => {

@@ -25,6 +25,8 @@ function describeClose(code: number, reason: string): string {
   const known: Record<number, string> = {
     1000: "closed",
     1001: "the hub is restarting",
+    1002: "the hub saw a WebSocket protocol error",
+    1003: "the hub got a frame of the wrong type",
     1006: "the connection dropped",
     1007: "the hub could not read a frame",
     1008: "the hub refused this origin",
@@ -33,6 +35,7 @@ function describeClose(code: number, reason: string): string {
     4002: "the token expired",
     4008: "too many requests",
     4009: "the dashboard fell behind",
+    4010: "the hub missed the dashboard's heartbeat",
   };
   const words = known[code] ?? "the connection closed";
   return reason === "" ? `${words} (${String(code)})` : `${words} (${String(code)}: ${reason})`;

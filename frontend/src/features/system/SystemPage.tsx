@@ -158,6 +158,7 @@ export function SystemPage() {
                 ["link", link === "live" ? "live" : `${link} (the last session the hub granted)`],
                 ["server", session.server],
                 ["session", session.session],
+                ["store epoch", session.epoch],
                 ["roles", session.roles.join(", ") || "none"],
                 ["heartbeat", formatDuration(session.heartbeatMs)],
                 ["max frame", `${session.maxFrameBytes.toLocaleString()} bytes`],
