@@ -122,6 +122,7 @@ impl RunningHub {
     /// Graceful stop: `/readyz` turns 503, every session is closed 1001, the server
     /// stops, the store is flushed.
     pub async fn shutdown(mut self) -> Result<(), StoreError> {
+        let started = Instant::now();
         self.draining.store(true, Ordering::Release);
         self.health.abort();
         // Wait until the reporter (and the hub handle it holds) is really dropped.
@@ -132,8 +133,10 @@ impl RunningHub {
         while self.hub.session_count() > 0 && Instant::now() < deadline {
             actix_web::rt::time::sleep(Duration::from_millis(10)).await;
         }
+        tracing::info!(elapsed = ?started.elapsed(), left = self.hub.session_count(), "sessions closed 1001");
         self.server.stop(true).await;
         let _ = self.served.await;
+        tracing::info!(elapsed = ?started.elapsed(), "server stopped");
         let flushed = self.hub.store().flush();
         for arbiter in self.arbiters {
             arbiter.stop();
@@ -141,6 +144,7 @@ impl RunningHub {
             let _ = arbiter.join();
         }
         self.hub.store().close().await;
+        tracing::info!(elapsed = ?started.elapsed(), "store flushed and closed");
         flushed
     }
 
