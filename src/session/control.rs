@@ -16,6 +16,7 @@ use futures_util::future::{LocalBoxFuture, join_all};
 
 use super::SessionActor;
 use super::answers::history_frame;
+use super::request::Request;
 use crate::error::Rejection;
 use crate::hub::Hub;
 use crate::outbox::Outbox;
@@ -28,43 +29,6 @@ pub const CONTROL_QUEUE: usize = 256;
 /// Ids of `since` one session may hold pending (`more: true`) in all. The part
 /// that passes it is refused `too_large` and its pattern's pending map dropped.
 pub const MAX_PENDING_SINCE: usize = 100_000;
-
-/// One queued control request, checked and allowed.
-#[derive(Debug)]
-pub enum Control {
-    Subscribe {
-        id: RequestId,
-        pattern: Pattern,
-        since: BTreeMap<ResourceId, Seq>,
-        epoch: Option<String>,
-        more: bool,
-    },
-    Unsubscribe {
-        id: RequestId,
-        pattern: Pattern,
-    },
-    Get {
-        id: RequestId,
-        resource: ResourceId,
-    },
-    History {
-        id: RequestId,
-        resource: ResourceId,
-        since: Seq,
-        limit: usize,
-    },
-}
-
-impl Control {
-    fn id(&self) -> RequestId {
-        match self {
-            Self::Subscribe { id, .. }
-            | Self::Unsubscribe { id, .. }
-            | Self::Get { id, .. }
-            | Self::History { id, .. } => *id,
-        }
-    }
-}
 
 /// What a session subscribes to: live patterns and `since` parts still coming.
 #[derive(Debug, Default)]
@@ -120,7 +84,7 @@ impl SessionActor {
     /// Queues a control request; it runs after every one queued before it.
     pub(super) fn enqueue(
         &mut self,
-        control: Control,
+        control: Request,
         ctx: &mut Context<Self>,
     ) -> Result<(), Rejection> {
         if self.control.len() >= CONTROL_QUEUE {
@@ -163,22 +127,19 @@ impl SessionActor {
     /// index, the `ok`) and returns what must still be awaited, if anything.
     fn start_control(
         &mut self,
-        control: Control,
+        control: Request,
     ) -> Result<Option<LocalBoxFuture<'static, ()>>, Rejection> {
         match control {
-            Control::Subscribe {
+            Request::Subscribe {
                 id,
                 pattern,
                 since,
                 epoch,
                 more,
             } => self.subscribe(id, pattern, since, epoch.as_deref(), more),
-            Control::Unsubscribe { id, pattern } => Ok(self.unsubscribe(id, &pattern)),
-            Control::Get { id, resource } => {
-                let actor = self
-                    .hub
-                    .find(&resource)
-                    .ok_or_else(|| Rejection::not_found(&resource))?;
+            Request::Unsubscribe { id, pattern } => Ok(self.unsubscribe(id, &pattern)),
+            Request::Get { id, resource } => {
+                let actor = self.actor_of(&resource)?;
                 let outbox = self.outbox.clone();
                 Ok(Some(Box::pin(async move {
                     let frame = match actor.send(TakeSnapshot).await {
@@ -194,16 +155,13 @@ impl SessionActor {
                     outbox.reply(&frame);
                 })))
             }
-            Control::History {
+            Request::History {
                 id,
                 resource,
                 since,
                 limit,
             } => {
-                let actor = self
-                    .hub
-                    .find(&resource)
-                    .ok_or_else(|| Rejection::not_found(&resource))?;
+                let actor = self.actor_of(&resource)?;
                 let outbox = self.outbox.clone();
                 Ok(Some(Box::pin(async move {
                     let bytes = match actor.send(ReadHistory { since, limit }).await {
@@ -215,7 +173,15 @@ impl SessionActor {
                     outbox.reply_when_room(bytes).await;
                 })))
             }
+            // Answered on the spot by the session; never queued here.
+            Request::Hello { .. } | Request::Publish { .. } | Request::Ping { .. } => Ok(None),
         }
+    }
+
+    fn actor_of(&self, resource: &ResourceId) -> Result<Addr<ResourceActor>, Rejection> {
+        self.hub
+            .find(resource)
+            .ok_or_else(|| Rejection::not_found(resource))
     }
 
     fn subscribe(

@@ -26,8 +26,8 @@ pub mod request;
 mod writer;
 
 pub use answers::MAX_HISTORY_FRAME_BYTES;
+use control::Subscriptions;
 pub use control::{CONTROL_QUEUE, MAX_PENDING_SINCE};
-use control::{Control, Subscriptions};
 
 pub use hello::Credentials;
 
@@ -99,7 +99,7 @@ pub struct SessionActor {
     /// What the session watches; owned here and nowhere else.
     subscriptions: Subscriptions,
     /// Control requests waiting for the ordered path, bounded by `CONTROL_QUEUE`.
-    control: VecDeque<Control>,
+    control: VecDeque<Request>,
     /// Whether a control request is running.
     control_busy: bool,
     last_heard: Instant,
@@ -220,60 +220,27 @@ impl SessionActor {
                 "the first frame must be hello",
             ));
         };
-        match request {
-            Request::Hello { .. } => unreachable!("answered above"),
-            Request::Subscribe {
-                id,
-                pattern,
-                since,
-                epoch,
-                more,
-            } => {
-                grants.allow_pattern(&pattern)?;
+        match &request {
+            Request::Subscribe { pattern, .. } => {
+                grants.allow_pattern(pattern)?;
                 if let Some(limits) = &self.credentials.limits
-                    && !self.subscriptions.patterns.contains(&pattern)
+                    && !self.subscriptions.patterns.contains(pattern)
                 {
                     limits.allow_subscription(self.subscriptions.patterns.len())?;
                 }
-                let subscribe = Control::Subscribe {
-                    id,
-                    pattern,
-                    since,
-                    epoch,
-                    more,
-                };
-                self.enqueue(subscribe, ctx)?;
             }
-            Request::Unsubscribe { id, pattern } => {
-                self.enqueue(Control::Unsubscribe { id, pattern }, ctx)?;
+            Request::Publish { resource, .. } => grants.allow(Action::Publish, resource)?,
+            Request::Get { resource, .. } | Request::History { resource, .. } => {
+                grants.allow(Action::Read, resource)?;
             }
+            Request::Hello { .. } | Request::Unsubscribe { .. } | Request::Ping { .. } => {}
+        }
+        match request {
             Request::Publish {
                 id,
                 resource,
                 change,
-            } => {
-                grants.allow(Action::Publish, &resource)?;
-                self.publish(id, resource, change)?;
-            }
-            Request::Get { id, resource } => {
-                grants.allow(Action::Read, &resource)?;
-                self.enqueue(Control::Get { id, resource }, ctx)?;
-            }
-            Request::History {
-                id,
-                resource,
-                since,
-                limit,
-            } => {
-                grants.allow(Action::Read, &resource)?;
-                let history = Control::History {
-                    id,
-                    resource,
-                    since,
-                    limit,
-                };
-                self.enqueue(history, ctx)?;
-            }
+            } => self.publish(id, resource, change)?,
             Request::Ping { id } => {
                 let pong = ServerFrame::Pong {
                     id,
@@ -281,6 +248,8 @@ impl SessionActor {
                 };
                 self.outbox.pong(self.outbox.codec().encode(&pong), false);
             }
+            // sub, unsub, get and history: one at a time, in the order sent.
+            control => self.enqueue(control, ctx)?,
         }
         Ok(())
     }

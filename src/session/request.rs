@@ -63,6 +63,21 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The request's id, echoed in its answer.
+    pub fn id(&self) -> RequestId {
+        match self {
+            Self::Hello { id, .. }
+            | Self::Subscribe { id, .. }
+            | Self::Unsubscribe { id, .. }
+            | Self::Publish { id, .. }
+            | Self::Get { id, .. }
+            | Self::History { id, .. }
+            | Self::Ping { id } => *id,
+        }
+    }
+}
+
 impl TryFrom<ClientFrame> for Request {
     type Error = Rejection;
 
