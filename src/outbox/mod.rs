@@ -7,7 +7,7 @@
 //! of sockets: the writer takes items and decides how to send them.
 
 use std::cell::OnceCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -49,8 +49,10 @@ struct Shared {
     codec: Codec,
     queue: Mutex<OutboundQueue>,
     ready: Notify,
-    /// Woken each time the writer takes a batch (room may have been made).
+    /// Woken when the writer takes a batch (room may have been made) and
+    /// `room_waiters` says someone waits for room.
     drained: Notify,
+    room_waiters: AtomicUsize,
     /// The session's reader, paused while the queue is over the soft limit.
     reader: AtomicWaker,
     /// Whether the queue holds more than its soft limit (kept by push and take).
@@ -67,6 +69,7 @@ impl Outbox {
                 queue: Mutex::new(OutboundQueue::new(limits.soft, limits.hard)),
                 ready: Notify::new(),
                 drained: Notify::new(),
+                room_waiters: AtomicUsize::new(0),
                 reader: AtomicWaker::new(),
                 over_soft: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
@@ -146,6 +149,9 @@ impl Outbox {
     /// Queues a reply once the queue has room for it under the hard limit: a large
     /// answer (history) waits for a reading client rather than close it 4009.
     pub async fn reply_when_room(&self, frame: Bytes) -> Pushed {
+        // Counted before the room is checked, so a take after the check wakes it.
+        self.shared.room_waiters.fetch_add(1, Ordering::SeqCst);
+        let _waiting = RoomWaiter(&self.shared.room_waiters);
         loop {
             let drained = self.shared.drained.notified();
             if self.is_closed() {
@@ -211,15 +217,20 @@ impl Outbox {
     /// whoever waits for room.
     pub fn take(&self, max_bytes: usize, into: &mut Vec<Outbound>) {
         let mut queue = self.queue();
+        let was_over_soft = queue.is_over_soft();
         queue.take(max_bytes, into);
         let is_over_soft = queue.is_over_soft();
         self.shared.over_soft.store(is_over_soft, Ordering::Release);
         drop(queue);
-        if !into.is_empty() {
+        // On the delivery path: wake nobody (no lock, no syscall) unless someone waits.
+        if into.is_empty() {
+            return;
+        }
+        if self.shared.room_waiters.load(Ordering::SeqCst) > 0 {
             self.shared.drained.notify_waiters();
-            if !is_over_soft {
-                self.shared.reader.wake();
-            }
+        }
+        if was_over_soft && !is_over_soft {
+            self.shared.reader.wake();
         }
     }
 
@@ -231,6 +242,15 @@ impl Outbox {
     /// Bytes waiting in the queue.
     pub fn queued_bytes(&self) -> usize {
         self.queue().queued_bytes()
+    }
+}
+
+/// Counts one `reply_when_room` as waiting until it is dropped.
+struct RoomWaiter<'a>(&'a AtomicUsize);
+
+impl Drop for RoomWaiter<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
