@@ -3,7 +3,7 @@ use fillstack_protocol::{Codec, ServerFrame};
 use super::*;
 use crate::outbox::{Outbound, OutboxLimits};
 use crate::resource::handlers::PanicForTest;
-use crate::resource::messages::Publish;
+use crate::resource::messages::{Publish, TakeSnapshot};
 use crate::resource::state::Change;
 
 fn id(text: &str) -> ResourceId {
@@ -85,5 +85,51 @@ async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers
     assert!(
         matches!(&seen[..], [ServerFrame::Snapshot(s), ServerFrame::Delta(d)] if s.reset && s.seq == 1 && d.seq == 2),
         "{seen:?}"
+    );
+}
+
+#[actix::test]
+async fn a_ttl_expiry_that_meets_a_full_commit_queue_is_retried_until_it_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 8 << 20, 100).unwrap();
+    let clock = crate::clock::Clock::manual(1_000_000);
+    let hub = Hub::open(
+        store.clone(),
+        vec![actix::Arbiter::current()],
+        clock.clone(),
+        crate::resource::RETIRE_AFTER,
+    )
+    .unwrap();
+    let resource = id("agent/7");
+    let actor = hub.find_or_create(&resource);
+    let change = Change {
+        ttl: Some(Some(std::time::Duration::from_secs(60))),
+        ..up()
+    };
+    assert_eq!(actor.send(Publish { change }).await.unwrap().unwrap(), 1);
+    // The agent dies; when its TTL runs out, the store refuses every commit.
+    store.refuse_commits(true);
+    clock.advance(std::time::Duration::from_secs(61));
+    actor
+        .send(crate::resource::messages::CheckTtl)
+        .await
+        .unwrap();
+    actix::clock::sleep(std::time::Duration::from_millis(300)).await;
+    let snapshot = actor.send(TakeSnapshot).await.unwrap().unwrap();
+    assert_eq!(snapshot.seq, 1, "nothing could be committed yet");
+    // The store takes commits again: the retry (backoff, not a dropped expiry) lands.
+    store.refuse_commits(false);
+    let mut waited = 0;
+    let stale = loop {
+        let snapshot = actor.send(TakeSnapshot).await.unwrap().unwrap();
+        if snapshot.seq == 2 || waited > 100 {
+            break snapshot;
+        }
+        actix::clock::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    };
+    assert_eq!(
+        (stale.seq, stale.status),
+        (2, fillstack_protocol::Status::Stale)
     );
 }

@@ -102,6 +102,9 @@ pub struct Store {
     committer: Arc<std::sync::Mutex<Option<thread::JoinHandle<()>>>>,
     keep: u64,
     epoch: Arc<str>,
+    /// Tests: refuse every commit as if the queue were full.
+    #[cfg(test)]
+    refusing: Arc<AtomicBool>,
 }
 
 /// Resolves when a commit is durable (or failed).
@@ -141,6 +144,8 @@ impl Store {
             committer: Arc::new(std::sync::Mutex::new(Some(committer))),
             keep,
             epoch,
+            #[cfg(test)]
+            refusing: Arc::default(),
         })
     }
 
@@ -151,11 +156,21 @@ impl Store {
         &self.epoch
     }
 
+    /// Tests: from now on refuse (`on`) or take commits, as a full queue would.
+    #[cfg(test)]
+    pub fn refuse_commits(&self, on: bool) {
+        self.refusing.store(on, Ordering::Release);
+    }
+
     /// Queues a commit; the ticket resolves once it is flushed. Commits handed in
     /// by one caller are written in the order they were handed in.
     pub fn commit(&self, commit: Commit) -> Result<CommitTicket, StoreError> {
         if self.failed.load(Ordering::Acquire) {
             return Err(StoreError::Failed);
+        }
+        #[cfg(test)]
+        if self.refusing.load(Ordering::Acquire) {
+            return Err(StoreError::Busy);
         }
         let (done, ticket) = oneshot::channel();
         self.commits
