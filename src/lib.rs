@@ -55,6 +55,19 @@ pub enum StartError {
     },
 }
 
+/// The longest a shutdown waits for the server to stop (its own graceful bound is 5 s).
+const SERVER_STOP: Duration = Duration::from_secs(5);
+/// The longest a shutdown waits for any other step that should be immediate.
+const SHUTDOWN_STEP: Duration = Duration::from_millis(500);
+
+/// Awaits `step` for at most `within`, so a shutdown ends within the contract's
+/// 10 s whatever a dependency does; a step cut short is logged.
+async fn bounded<F: std::future::Future>(what: &str, within: Duration, step: F) {
+    if actix_web::rt::time::timeout(within, step).await.is_err() {
+        tracing::warn!(step = what, ?within, "shutdown step cut short");
+    }
+}
+
 /// A hub that is serving; `shutdown` stops it the graceful way.
 pub struct RunningHub {
     /// The address actually bound (the real port when 0 was asked).
@@ -126,7 +139,7 @@ impl RunningHub {
         self.draining.store(true, Ordering::Release);
         self.health.abort();
         // Wait until the reporter (and the hub handle it holds) is really dropped.
-        let _ = (&mut self.health).await;
+        bounded("the health reporter", SHUTDOWN_STEP, &mut self.health).await;
         self.hub
             .close_all_sessions(CloseCode::GoingAway, "hub shutting down");
         let deadline = Instant::now() + Duration::from_secs(3);
@@ -134,8 +147,9 @@ impl RunningHub {
             actix_web::rt::time::sleep(Duration::from_millis(10)).await;
         }
         tracing::info!(elapsed = ?started.elapsed(), left = self.hub.session_count(), "sessions closed 1001");
-        self.server.stop(true).await;
-        let _ = self.served.await;
+        // Graceful: requests under way finish (the server gives them 5 s).
+        bounded("the server's stop", SERVER_STOP, self.server.stop(true)).await;
+        bounded("the server task", SHUTDOWN_STEP, &mut self.served).await;
         tracing::info!(elapsed = ?started.elapsed(), "server stopped");
         let flushed = self.hub.store().flush();
         for arbiter in self.arbiters {

@@ -610,6 +610,12 @@ fn every_session_sees_the_models_state_whatever_the_sequence() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(48);
     eprintln!("model test: seed {seed}, {cases} cases (replay with FILLSTACK_MODEL_SEED={seed})");
+    if std::env::var_os("FILLSTACK_MODEL_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(std::env::var("FILLSTACK_MODEL_LOG").unwrap_or_default())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let config = Config {
