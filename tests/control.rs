@@ -7,6 +7,7 @@ mod support;
 
 use std::collections::BTreeMap;
 
+use fillstack::resource::ask;
 use fillstack::resource::messages::Remove;
 use fillstack_loadtest::Client;
 use fillstack_protocol::{
@@ -20,7 +21,7 @@ fn id(text: &str) -> ResourceId {
 
 async fn delete(hub: &TestHub, resource: &str) -> u64 {
     let actor = hub.registry().find(&id(resource)).unwrap();
-    actor.send(Remove).await.unwrap().unwrap()
+    ask(&actor, |reply| Remove { reply }).await.unwrap()
 }
 
 fn sub(id: u64, pattern: &str, since: Option<BTreeMap<String, u64>>, more: bool) -> ClientFrame {

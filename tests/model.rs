@@ -16,6 +16,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use fillstack::clock::Clock;
+use fillstack::resource::ask;
 use fillstack::resource::messages::{Remove, TakeSnapshot};
 use fillstack_loadtest::Client;
 use fillstack_protocol::{
@@ -495,7 +496,9 @@ async fn delete(
     let id = ResourceId::parse(name).unwrap();
     let exists = truth.get(name).is_some_and(|t| t.exists);
     let outcome = match hub.registry().find(&id) {
-        Some(actor) => within("a delete", actor.send(Remove)).await?.unwrap().ok(),
+        Some(actor) => within("a delete", ask(&actor, |reply| Remove { reply }))
+            .await?
+            .ok(),
         None => None,
     };
     match (exists, outcome) {
@@ -580,9 +583,8 @@ async fn expire(
         let mut tries = 0;
         loop {
             let actor = hub.registry().find(&id).unwrap();
-            let snapshot = within("a snapshot", actor.send(TakeSnapshot))
+            let snapshot = within("a snapshot", ask(&actor, |reply| TakeSnapshot { reply }))
                 .await?
-                .unwrap()
                 .unwrap();
             if snapshot.seq == entry.seq && snapshot.status == Status::Stale {
                 break;

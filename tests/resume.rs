@@ -88,11 +88,11 @@ async fn a_resource_removed_while_away_is_reported_removed_and_seq_continues_aft
     set_status(&mut publisher, "svc/gone", "up").await;
     let actor = hub_find(&hub, "svc/gone");
     assert_eq!(
-        actor
-            .send(fillstack::resource::messages::Remove)
-            .await
-            .unwrap()
-            .unwrap(),
+        fillstack::resource::ask(&actor, |reply| fillstack::resource::messages::Remove {
+            reply
+        })
+        .await
+        .unwrap(),
         2
     );
     let mut client = hub.client().await;

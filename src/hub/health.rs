@@ -9,6 +9,7 @@ use fillstack_protocol::{ResourceId, Scalar, Status};
 
 use super::Hub;
 use crate::metrics::METRICS;
+use crate::resource::ask;
 use crate::resource::messages::Publish;
 use crate::resource::state::Change;
 
@@ -63,7 +64,7 @@ pub fn report_every(hub: Hub, node: &str, every: Duration) -> tokio::task::JoinH
                     continue;
                 };
                 let actor = hub.find_or_create(&id);
-                if let Ok(Err(rejection)) = actor.send(Publish { change }).await {
+                if let Err(rejection) = ask(&actor, |reply| Publish { change, reply }).await {
                     tracing::warn!(resource = %id, message = %rejection.message, "hub health not recorded");
                 }
             }

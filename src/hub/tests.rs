@@ -2,6 +2,7 @@ use fillstack_protocol::{Codec, ServerFrame};
 
 use super::*;
 use crate::outbox::{Outbound, OutboxLimits};
+use crate::resource::ask;
 use crate::resource::handlers::PanicForTest;
 use crate::resource::messages::{Publish, TakeSnapshot};
 use crate::resource::state::Change;
@@ -47,7 +48,12 @@ async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers
     let resource = id("svc/fragile");
     let actor = hub.find_or_create(&resource);
     assert_eq!(
-        actor.send(Publish { change: up() }).await.unwrap().unwrap(),
+        ask(&actor, |reply| Publish {
+            change: up(),
+            reply
+        })
+        .await
+        .unwrap(),
         1
     );
 
@@ -77,7 +83,9 @@ async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers
         ..Change::default()
     };
     assert_eq!(
-        replacement.send(Publish { change }).await.unwrap().unwrap(),
+        ask(&replacement, |reply| Publish { change, reply })
+            .await
+            .unwrap(),
         2,
         "seq goes on from the store"
     );
@@ -106,7 +114,12 @@ async fn a_ttl_expiry_that_meets_a_full_commit_queue_is_retried_until_it_lands()
         ttl: Some(Some(std::time::Duration::from_secs(60))),
         ..up()
     };
-    assert_eq!(actor.send(Publish { change }).await.unwrap().unwrap(), 1);
+    assert_eq!(
+        ask(&actor, |reply| Publish { change, reply })
+            .await
+            .unwrap(),
+        1
+    );
     // The agent dies; when its TTL runs out, the store refuses every commit.
     store.refuse_commits(true);
     clock.advance(std::time::Duration::from_secs(61));
@@ -115,13 +128,13 @@ async fn a_ttl_expiry_that_meets_a_full_commit_queue_is_retried_until_it_lands()
         .await
         .unwrap();
     actix::clock::sleep(std::time::Duration::from_millis(300)).await;
-    let snapshot = actor.send(TakeSnapshot).await.unwrap().unwrap();
+    let snapshot = ask(&actor, |reply| TakeSnapshot { reply }).await.unwrap();
     assert_eq!(snapshot.seq, 1, "nothing could be committed yet");
     // The store takes commits again: the retry (backoff, not a dropped expiry) lands.
     store.refuse_commits(false);
     let mut waited = 0;
     let stale = loop {
-        let snapshot = actor.send(TakeSnapshot).await.unwrap().unwrap();
+        let snapshot = ask(&actor, |reply| TakeSnapshot { reply }).await.unwrap();
         if snapshot.seq == 2 || waited > 100 {
             break snapshot;
         }

@@ -3,39 +3,21 @@
 use std::time::Instant;
 
 use actix::prelude::*;
-use fillstack_protocol::{Seq, SnapshotFrame};
+use fillstack_protocol::Seq;
 
 use super::messages::*;
-use super::{Reply, ResourceActor, Subscriber};
+use super::{ResourceActor, Subscriber};
 use crate::error::Rejection;
 use crate::metrics::METRICS;
 
 impl Handler<Publish> for ResourceActor {
-    type Result = ResponseFuture<Result<Seq, Rejection>>;
-
-    fn handle(&mut self, publish: Publish, ctx: &mut Context<Self>) -> Self::Result {
-        let started = Some(Instant::now());
-        match self.decide_and_commit(&publish.change, ctx) {
-            Ok(seq) => self.wait_for(seq, started),
-            Err(rejection) => Box::pin(std::future::ready(Err(rejection))),
-        }
-    }
-}
-
-impl Handler<PublishFor> for ResourceActor {
     type Result = ();
 
-    fn handle(&mut self, publish: PublishFor, ctx: &mut Context<Self>) {
-        let started = Instant::now();
+    fn handle(&mut self, publish: Publish, ctx: &mut Context<Self>) {
+        let started = Some(Instant::now());
         match self.decide_and_commit(&publish.change, ctx) {
-            Ok(seq) => self.wait(
-                seq,
-                Reply::Session {
-                    ack: publish.ack,
-                    started,
-                },
-            ),
-            Err(rejection) => publish.ack.answer(Err(rejection)),
+            Ok(seq) => self.wait(seq, publish.reply, started),
+            Err(rejection) => publish.reply.send(Err(rejection)),
         }
     }
 }
@@ -66,17 +48,17 @@ impl ResourceActor {
 }
 
 impl Handler<Remove> for ResourceActor {
-    type Result = ResponseFuture<Result<Seq, Rejection>>;
+    type Result = ();
 
-    fn handle(&mut self, _: Remove, ctx: &mut Context<Self>) -> Self::Result {
-        let decided = match self.pipeline.decide_removal(self.clock.now_ms()) {
-            Ok(Some(decided)) => decided,
-            Ok(None) => return Box::pin(std::future::ready(Err(Rejection::not_found(&self.id)))),
-            Err(rejection) => return Box::pin(std::future::ready(Err(rejection))),
+    fn handle(&mut self, remove: Remove, ctx: &mut Context<Self>) {
+        let committed = match self.pipeline.decide_removal(self.clock.now_ms()) {
+            Ok(Some(decided)) => self.commit(decided, ctx),
+            Ok(None) => Err(Rejection::not_found(&self.id)),
+            Err(rejection) => Err(rejection),
         };
-        match self.commit(decided, ctx) {
-            Ok(seq) => self.wait_for(seq, None),
-            Err(rejection) => Box::pin(std::future::ready(Err(rejection))),
+        match committed {
+            Ok(seq) => self.wait(seq, remove.reply, None),
+            Err(rejection) => remove.reply.send(Err(rejection)),
         }
     }
 }
@@ -173,30 +155,35 @@ impl Handler<CheckTtl> for ResourceActor {
 }
 
 impl Handler<TakeSnapshot> for ResourceActor {
-    type Result = Result<SnapshotFrame, Rejection>;
+    type Result = ();
 
-    fn handle(&mut self, _: TakeSnapshot, _: &mut Context<Self>) -> Self::Result {
-        if self.committed().exists {
+    fn handle(&mut self, take: TakeSnapshot, _: &mut Context<Self>) {
+        let snapshot = if self.committed().exists {
             Ok(self.committed().to_snapshot(&self.id, false))
         } else {
             Err(Rejection::not_found(&self.id))
-        }
+        };
+        take.reply.send(snapshot);
     }
 }
 
 impl Handler<ReadHistory> for ResourceActor {
-    type Result = Result<HistoryPage, Rejection>;
+    type Result = ();
 
-    fn handle(&mut self, read: ReadHistory, _: &mut Context<Self>) -> Self::Result {
-        if self.committed().seq == 0 {
-            return Err(Rejection::not_found(&self.id));
-        }
-        let (deltas, complete) = self.read_deltas(read.since, read.limit)?;
-        let entries = deltas
-            .iter()
-            .map(|delta| delta.to_entry(&self.id))
-            .collect();
-        Ok(HistoryPage { entries, complete })
+    fn handle(&mut self, read: ReadHistory, _: &mut Context<Self>) {
+        let page = if self.committed().seq == 0 {
+            Err(Rejection::not_found(&self.id))
+        } else {
+            self.read_deltas(read.since, read.limit)
+                .map(|(deltas, complete)| HistoryPage {
+                    entries: deltas
+                        .iter()
+                        .map(|delta| delta.to_entry(&self.id))
+                        .collect(),
+                    complete,
+                })
+        };
+        read.reply.send(page);
     }
 }
 

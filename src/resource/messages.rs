@@ -7,6 +7,8 @@ use std::time::Duration;
 use actix::Message;
 use fillstack_protocol::{Pattern, RequestId, Seq, ServerFrame, SnapshotFrame};
 
+use tokio::sync::oneshot;
+
 use super::state::Change;
 use crate::error::Rejection;
 use crate::outbox::Outbox;
@@ -21,42 +23,62 @@ impl std::fmt::Display for SessionId {
     }
 }
 
-/// Publish a change; answers the seq once it is durable and fanned out.
+/// Where a resource's answer to one request goes. Every request a resource answers
+/// carries one, and it is answered exactly once: by [`Reply::send`], or, when the
+/// handle is dropped unanswered (the actor stopped with the request in its mailbox
+/// or waiting on the store), with `unavailable`.
+pub enum Reply<T> {
+    /// A caller awaiting the answer: REST, the session's ordered control path, the
+    /// hub's own reporter (see [`super::ask`]).
+    Caller(oneshot::Sender<Result<T, Rejection>>),
+    /// Straight into a session's outbox, rendered there: the answer takes no task,
+    /// channel or wakeup of its own (a session's publishes).
+    Session(AckTo<T>),
+}
+
+impl<T> Reply<T> {
+    /// A handle for a caller, and where its answer arrives.
+    pub fn caller() -> (Self, oneshot::Receiver<Result<T, Rejection>>) {
+        let (to, answer) = oneshot::channel();
+        (Self::Caller(to), answer)
+    }
+
+    /// Answers the request.
+    pub fn send(self, outcome: Result<T, Rejection>) {
+        match self {
+            // A caller that went away needs no answer.
+            Self::Caller(to) => drop(to.send(outcome)),
+            Self::Session(ack) => ack.answer(outcome),
+        }
+    }
+}
+
+/// Publish a change; answered with the seq once it is durable and fanned out.
 #[derive(Message)]
-#[rtype(result = "Result<Seq, Rejection>")]
+#[rtype(result = "()")]
 pub struct Publish {
     /// What the publisher asks for.
     pub change: Change,
-}
-
-/// Publish a change for a session's request: the resource queues the `ack` (or
-/// the `error`) in the session's outbox itself once the change is durable, so
-/// the answer takes no task, channel or wakeup of its own.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct PublishFor {
-    /// What the publisher asks for.
-    pub change: Change,
     /// Where the answer goes.
-    pub ack: AckTo,
+    pub reply: Reply<Seq>,
 }
 
-/// A session's request waiting for its answer from a resource. It is answered
-/// exactly once: by [`AckTo::answer`], or, if it is dropped unanswered (the
-/// resource actor stopped with the request in its mailbox or waiting on the
-/// store), with `unavailable`.
-pub struct AckTo {
+/// A session's request answered in its outbox. It is answered exactly once: by
+/// [`AckTo::answer`], or, if it is dropped unanswered, with `unavailable`.
+pub struct AckTo<T> {
     id: RequestId,
     session: SessionId,
     outbox: Outbox,
     in_flight: Arc<AtomicUsize>,
+    /// How an answer becomes a frame.
+    render: fn(RequestId, T) -> ServerFrame,
     answered: bool,
 }
 
-impl AckTo {
-    /// Request `id` of session `session`, answered in `outbox`; the answer takes
-    /// one off `in_flight`, the session's count of requests waiting.
-    pub fn new(
+impl AckTo<Seq> {
+    /// Publish `id` of session `session`, acked in `outbox`; the answer takes one
+    /// off `in_flight`, the session's count of publishes waiting.
+    pub fn ack(
         id: RequestId,
         session: SessionId,
         outbox: Outbox,
@@ -67,20 +89,29 @@ impl AckTo {
             session,
             outbox,
             in_flight,
+            render: |id, seq| ServerFrame::Ack { id, seq },
             answered: false,
         }
     }
+}
 
-    /// Queues the answer (`ack` or `error`) in the session's outbox.
-    pub fn answer(mut self, outcome: Result<Seq, Rejection>) {
-        self.send(outcome);
+impl<T> AckTo<T> {
+    /// Queues the answer (rendered, or an `error`) in the session's outbox.
+    pub fn answer(mut self, outcome: Result<T, Rejection>) {
+        self.send(Some(outcome));
     }
 
-    fn send(&mut self, outcome: Result<Seq, Rejection>) {
+    fn send(&mut self, outcome: Option<Result<T, Rejection>>) {
         self.answered = true;
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let outcome = outcome.unwrap_or_else(|| {
+            Err(Rejection::unavailable(
+                "the resource stopped before answering; retry",
+                Duration::from_secs(1),
+            ))
+        });
         let frame = match outcome {
-            Ok(seq) => ServerFrame::Ack { id: self.id, seq },
+            Ok(answer) => (self.render)(self.id, answer),
             Err(rejection) => {
                 let rejection = rejection.answering(Some(self.id));
                 // Answered from a resource's thread: name the session in the log line.
@@ -93,21 +124,21 @@ impl AckTo {
     }
 }
 
-impl Drop for AckTo {
+impl<T> Drop for AckTo<T> {
     fn drop(&mut self) {
         if !self.answered {
-            self.send(Err(Rejection::unavailable(
-                "the resource stopped before answering; retry",
-                Duration::from_secs(1),
-            )));
+            self.send(None);
         }
     }
 }
 
-/// Delete the resource; answers the seq of the deletion once durable.
+/// Delete the resource; answered with the seq of the deletion once durable.
 #[derive(Message)]
-#[rtype(result = "Result<Seq, Rejection>")]
-pub struct Remove;
+#[rtype(result = "()")]
+pub struct Remove {
+    /// Where the answer goes.
+    pub reply: Reply<Seq>,
+}
 
 /// Start sending this resource's changes to a session, beginning with a snapshot,
 /// the deltas after `since`, or `removed`. A session this resource already
@@ -162,17 +193,22 @@ pub struct CheckTtl;
 
 /// The current (durable) snapshot, or `not_found`.
 #[derive(Message)]
-#[rtype(result = "Result<SnapshotFrame, Rejection>")]
-pub struct TakeSnapshot;
+#[rtype(result = "()")]
+pub struct TakeSnapshot {
+    /// Where the answer goes.
+    pub reply: Reply<SnapshotFrame>,
+}
 
 /// Deltas after `since`, oldest first, at most `limit`.
 #[derive(Message)]
-#[rtype(result = "Result<HistoryPage, Rejection>")]
+#[rtype(result = "()")]
 pub struct ReadHistory {
     /// Exclusive lower bound.
     pub since: Seq,
     /// Most entries to return.
     pub limit: usize,
+    /// Where the answer goes.
+    pub reply: Reply<HistoryPage>,
 }
 
 /// One page of history.
@@ -208,13 +244,13 @@ mod tests {
         let outbox = Outbox::new(Codec::Json, OutboxLimits::default());
         let in_flight = Arc::new(AtomicUsize::new(2));
         // The resource actor died with this one in its mailbox.
-        drop(AckTo::new(
+        drop(AckTo::ack(
             7,
             SessionId(1),
             outbox.clone(),
             in_flight.clone(),
         ));
-        AckTo::new(8, SessionId(1), outbox.clone(), in_flight.clone()).answer(Ok(3));
+        AckTo::ack(8, SessionId(1), outbox.clone(), in_flight.clone()).answer(Ok(3));
         assert_eq!(in_flight.load(Ordering::Acquire), 0);
         let frames = replies(&outbox);
         assert_eq!(frames.len(), 2, "{frames:?}");

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use bytes::Bytes;
 use fillstack_protocol::{Pattern, RemovedFrame, ResourceId, Seq, ServerFrame};
-use tokio::sync::oneshot;
 
 pub mod messages;
 pub mod pipeline;
@@ -53,34 +52,53 @@ struct Subscriber {
     is_greeted: bool,
 }
 
-/// Where the answer to a request waiting for a seq goes.
-pub enum Reply {
-    /// A future someone awaits (REST, the hub's own reporter, tests).
-    Channel {
-        reply: oneshot::Sender<Result<Seq, Rejection>>,
-        started: Option<Instant>,
-    },
-    /// Straight into a session's outbox.
-    Session { ack: AckTo, started: Instant },
+/// A publish or removal waiting for its seq to become durable.
+pub struct Waiting {
+    reply: Reply<Seq>,
+    /// When a publish came in, for `publish_ack_seconds` (none for removals).
+    started: Option<Instant>,
 }
 
-impl Reply {
+impl Waiting {
+    /// Answers it; every durable publish's ack latency is counted here, once.
     fn send(self, outcome: Result<Seq, Rejection>) {
-        let started = match &self {
-            Self::Channel { started, .. } => *started,
-            Self::Session { started, .. } => Some(*started),
-        };
-        if let (Some(started), Ok(_)) = (started, &outcome) {
+        if let (Some(started), Ok(_)) = (self.started, &outcome) {
             METRICS
                 .publish_ack_seconds
                 .observe(started.elapsed().as_secs_f64());
         }
-        match self {
-            // A publisher that went away needs no answer.
-            Self::Channel { reply, .. } => drop(reply.send(outcome)),
-            Self::Session { ack, .. } => ack.answer(outcome),
-        }
+        self.reply.send(outcome);
     }
+}
+
+/// Sends `resource` the request `make` builds around a reply handle, and awaits
+/// the answer. A full mailbox is refused at once (`unavailable`, retry shortly):
+/// no caller waits for room, so callers of a busy resource are bounded too.
+pub async fn ask<T, M>(
+    resource: &Addr<ResourceActor>,
+    make: impl FnOnce(Reply<T>) -> M,
+) -> Result<T, Rejection>
+where
+    M: Message<Result = ()> + Send + 'static,
+    ResourceActor: Handler<M>,
+{
+    let (reply, answer) = Reply::caller();
+    match resource.try_send(make(reply)) {
+        Ok(()) => answer.await.unwrap_or_else(|_| Err(stopped())),
+        Err(SendError::Full(_)) => Err(Rejection::unavailable(
+            "the resource has too many requests waiting; retry",
+            Duration::from_millis(100),
+        )),
+        Err(SendError::Closed(_)) => Err(stopped()),
+    }
+}
+
+/// The answer for a request whose resource actor stopped before answering it.
+pub fn stopped() -> Rejection {
+    Rejection::unavailable(
+        "the resource stopped before answering; retry",
+        Duration::from_millis(100),
+    )
 }
 
 /// Called once when a deleted resource's actor leaves: takes it out of the registry.
@@ -89,7 +107,7 @@ pub type Retire = Box<dyn FnOnce() + Send>;
 /// One monitored resource: its commit pipeline, its subscribers, its TTL timer.
 pub struct ResourceActor {
     id: ResourceId,
-    pipeline: Pipeline<Reply>,
+    pipeline: Pipeline<Waiting>,
     subscribers: HashMap<SessionId, Subscriber>,
     store: Store,
     clock: Clock,
@@ -225,11 +243,11 @@ impl ResourceActor {
     }
 
     /// Answers `reply` once `seq` is durable and fanned out (at once if it is).
-    fn wait(&mut self, seq: Seq, reply: Reply) {
-        match self.pipeline.wait(seq, reply) {
-            Ok(Some(reply)) => reply.send(Ok(seq)),
+    fn wait(&mut self, seq: Seq, reply: Reply<Seq>, started: Option<Instant>) {
+        match self.pipeline.wait(seq, Waiting { reply, started }) {
+            Ok(Some(waiting)) => waiting.send(Ok(seq)),
             Ok(None) => {}
-            Err(reply) => reply.send(Err(Rejection::unavailable(
+            Err(waiting) => waiting.send(Err(Rejection::unavailable(
                 format!(
                     "{} requests are waiting for {}; retry",
                     pipeline::MAX_WAITERS,
@@ -238,24 +256,6 @@ impl ResourceActor {
                 Duration::from_millis(100),
             ))),
         }
-    }
-
-    /// Resolves with `seq` once everything up to it is durable and fanned out.
-    fn wait_for(
-        &mut self,
-        seq: Seq,
-        started: Option<Instant>,
-    ) -> ResponseFuture<Result<Seq, Rejection>> {
-        let (reply, answer) = oneshot::channel();
-        self.wait(seq, Reply::Channel { reply, started });
-        Box::pin(async move {
-            answer.await.unwrap_or_else(|_| {
-                Err(Rejection::unavailable(
-                    "the resource stopped",
-                    Duration::from_secs(1),
-                ))
-            })
-        })
     }
 
     /// The store answered for `seq` of run `generation` (and so for everything before it).

@@ -21,7 +21,7 @@ use crate::error::Rejection;
 use crate::hub::Hub;
 use crate::outbox::Outbox;
 use crate::resource::messages::{ReadHistory, SessionId, Subscribe, TakeSnapshot, Unsubscribe};
-use crate::resource::{ResourceActor, Since};
+use crate::resource::{ResourceActor, Since, ask};
 
 /// Control requests one session may have queued. When full, a new one is refused
 /// `rate_limited` with `retry_after_ms`; nothing queued is dropped.
@@ -142,15 +142,12 @@ impl SessionActor {
                 let actor = self.actor_of(&resource)?;
                 let outbox = self.outbox.clone();
                 Ok(Some(Box::pin(async move {
-                    let frame = match actor.send(TakeSnapshot).await {
-                        Ok(Ok(snapshot)) => {
-                            ServerFrame::Snapshot(fillstack_protocol::SnapshotFrame {
-                                id: Some(id),
-                                ..snapshot
-                            })
-                        }
-                        Ok(Err(rejection)) => refused(rejection, id),
-                        Err(_) => refused(restarting(), id),
+                    let frame = match ask(&actor, |reply| TakeSnapshot { reply }).await {
+                        Ok(snapshot) => ServerFrame::Snapshot(fillstack_protocol::SnapshotFrame {
+                            id: Some(id),
+                            ..snapshot
+                        }),
+                        Err(rejection) => refused(rejection, id),
                     };
                     outbox.reply(&frame);
                 })))
@@ -164,10 +161,14 @@ impl SessionActor {
                 let actor = self.actor_of(&resource)?;
                 let outbox = self.outbox.clone();
                 Ok(Some(Box::pin(async move {
-                    let bytes = match actor.send(ReadHistory { since, limit }).await {
-                        Ok(Ok(page)) => history_frame(outbox.codec(), id, &resource, page),
-                        Ok(Err(rejection)) => outbox.codec().encode(&refused(rejection, id)),
-                        Err(_) => outbox.codec().encode(&refused(restarting(), id)),
+                    let read = |reply| ReadHistory {
+                        since,
+                        limit,
+                        reply,
+                    };
+                    let bytes = match ask(&actor, read).await {
+                        Ok(page) => history_frame(outbox.codec(), id, &resource, page),
+                        Err(rejection) => outbox.codec().encode(&refused(rejection, id)),
                     };
                     // A large answer waits for room rather than overflow the queue.
                     outbox.reply_when_room(bytes).await;
@@ -344,11 +345,4 @@ fn refused(rejection: Rejection, id: RequestId) -> ServerFrame {
     let rejection = rejection.answering(Some(id));
     rejection.report();
     rejection.to_frame()
-}
-
-fn restarting() -> Rejection {
-    Rejection::unavailable(
-        "the resource is restarting; retry",
-        Duration::from_millis(100),
-    )
 }

@@ -40,8 +40,9 @@ use crate::hub::Hub;
 use crate::limits::Verdict;
 use crate::metrics::METRICS;
 use crate::outbox::{Outbox, OutboxLimits};
-use crate::resource::messages::{AckTo, PublishFor, SessionId};
+use crate::resource::messages::{AckTo, Publish, Reply, SessionId};
 use crate::resource::state::Change;
+use crate::resource::stopped;
 
 /// Publishes one session may have waiting for their acks at once; past it, a
 /// `pub` is refused `rate_limited` until acks come back.
@@ -281,22 +282,19 @@ impl SessionActor {
         // Queued now, in frame order: a client pipelining publishes to one resource
         // gets seqs in the order it sent them. The resource answers straight into
         // the outbox; a full mailbox refuses at once rather than reorder.
-        let publish = PublishFor {
+        let ack = AckTo::ack(id, self.id, self.outbox.clone(), self.in_flight.clone());
+        let publish = Publish {
             change,
-            ack: AckTo::new(id, self.id, self.outbox.clone(), self.in_flight.clone()),
+            reply: Reply::Session(ack),
         };
         // A message handed back unsent is answered here, once.
         match actor.try_send(publish) {
             Ok(()) => {}
-            Err(SendError::Full(publish)) => publish.ack.answer(Err(Rejection::unavailable(
+            Err(SendError::Full(publish)) => publish.reply.send(Err(Rejection::unavailable(
                 format!("{resource} has too many changes waiting; retry"),
                 Duration::from_millis(100),
             ))),
-            Err(SendError::Closed(publish)) => {
-                publish
-                    .ack
-                    .answer(Err(mailbox_closed(MailboxError::Closed)));
-            }
+            Err(SendError::Closed(publish)) => publish.reply.send(Err(stopped())),
         }
         Ok(())
     }
@@ -334,13 +332,6 @@ impl SessionActor {
             Codec::Json => &METRICS.sessions_json,
         }
     }
-}
-
-fn mailbox_closed(_: MailboxError) -> Rejection {
-    Rejection::unavailable(
-        "the resource is restarting; retry",
-        Duration::from_millis(100),
-    )
 }
 
 fn millis(duration: Duration) -> u64 {

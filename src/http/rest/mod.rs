@@ -4,8 +4,6 @@
 //! answer errors with the same `Rejection`. Every route is described in the OpenAPI
 //! document (`/api/openapi.json`), generated from the annotations below.
 
-use std::time::Duration;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, IF_NONE_MATCH};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,7 +20,7 @@ mod query;
 use super::AppState;
 use crate::auth::{Action, Grants};
 use crate::error::Rejection;
-use crate::resource::ResourceActor;
+use crate::resource::ask;
 use crate::resource::messages::{Publish, ReadHistory, Remove, TakeSnapshot};
 use crate::session::request::{check_change, history_limit, resource_id};
 
@@ -141,36 +139,6 @@ fn authorize(request: &HttpRequest, state: &AppState) -> Result<Grants, Rejectio
     Ok(verified.grants)
 }
 
-/// How long a REST caller waits for a resource's answer. A resource whose mailbox
-/// stays full (or whose change waits for a slow disk) that long answers 503 with
-/// `Retry-After` instead; a publish refused this way may still be applied, and
-/// repeating it changes nothing more (publishes merge).
-const REST_WAIT: Duration = Duration::from_secs(5);
-
-/// Asks `actor` (resource `id`) for `message`, waiting at most [`REST_WAIT`].
-async fn ask<M>(
-    actor: &actix::Addr<ResourceActor>,
-    id: &ResourceId,
-    message: M,
-) -> Result<M::Result, Rejection>
-where
-    M: actix::Message + Send + 'static,
-    M::Result: Send,
-    ResourceActor: actix::Handler<M>,
-{
-    match actix_web::rt::time::timeout(REST_WAIT, actor.send(message)).await {
-        Ok(Ok(answer)) => Ok(answer),
-        Ok(Err(_)) => Err(Rejection::unavailable(
-            "the resource is restarting; retry",
-            Duration::from_millis(100),
-        )),
-        Err(_) => Err(Rejection::unavailable(
-            format!("resource `{id}` is busy; retry"),
-            Duration::from_secs(1),
-        )),
-    }
-}
-
 /// Snapshots of the resources matching `pattern`, in id order, paginated by id.
 ///
 /// Only resources inside the token's `res`: a pattern wider than it, or outside
@@ -217,16 +185,19 @@ pub async fn list(
             let actor = state.hub.find(id);
             async move {
                 match actor {
-                    Some(actor) => ask(&actor, id, TakeSnapshot)
-                        .await
-                        .ok()
-                        .and_then(Result::ok),
-                    None => None,
+                    Some(actor) => ask(&actor, |reply| TakeSnapshot { reply }).await,
+                    None => Err(Rejection::not_found(id)),
                 }
             }
         });
         for snapshot in futures_util::future::join_all(asks).await {
             examined += 1;
+            // A deleted resource is left out; a busy one fails the page (503, retry)
+            // rather than be left out silently.
+            let snapshot = match snapshot {
+                Err(rejection) if rejection.code == ErrorCode::NotFound => None,
+                other => Some(other?),
+            };
             if let Some(snapshot) =
                 snapshot.filter(|s| status.is_none_or(|status| s.status == status))
             {
@@ -269,7 +240,7 @@ pub async fn get_one(
         .hub
         .find(&id)
         .ok_or_else(|| Rejection::not_found(&id))?;
-    let snapshot = ask(&actor, &id, TakeSnapshot).await??;
+    let snapshot = ask(&actor, |reply| TakeSnapshot { reply }).await?;
     let etag = format!("\"{}\"", snapshot.seq);
     let unchanged = request
         .headers()
@@ -318,7 +289,7 @@ pub async fn publish(
         body.ttl_ms,
     )?;
     let actor = state.hub.find_or_create(&id);
-    let seq = ask(&actor, &id, Publish { change }).await??;
+    let seq = ask(&actor, |reply| Publish { change, reply }).await?;
     Ok(body::reply(&request, StatusCode::OK, &Published { seq }))
 }
 
@@ -339,7 +310,7 @@ pub async fn delete(
         .hub
         .find(&id)
         .ok_or_else(|| Rejection::not_found(&id))?;
-    ask(&actor, &id, Remove).await??;
+    ask(&actor, |reply| Remove { reply }).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -364,7 +335,12 @@ pub async fn history(
         .hub
         .find(&id)
         .ok_or_else(|| Rejection::not_found(&id))?;
-    let page = ask(&actor, &id, ReadHistory { since, limit }).await??;
+    let page = ask(&actor, |reply| ReadHistory {
+        since,
+        limit,
+        reply,
+    })
+    .await?;
     let page = history_within_bound(
         body::Encoding::accepted(&request).codec(),
         id.to_string(),
