@@ -33,6 +33,13 @@ struct ResourceEntry {
     live: Arc<AtomicBool>,
 }
 
+impl ResourceEntry {
+    /// Whether the resource exists now (not deleted).
+    fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+}
+
 /// A handle to the hub's registries; cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
@@ -283,17 +290,22 @@ impl Hub {
     pub fn watch(&self, session: SessionId, outbox: &Outbox, pattern: &Pattern) -> Matches {
         self.watchers_mut()
             .add(pattern.clone(), session, outbox.clone());
-        let resources = self.matching(pattern);
-        let live = resources
-            .iter()
-            .filter(|(id, _)| {
-                self.inner
-                    .resources
-                    .get(id)
-                    .is_some_and(|entry| entry.live.load(Ordering::Acquire))
-            })
-            .count();
+        let entries = self.entries_matching(pattern);
+        let live = entries.iter().filter(|(_, entry)| entry.is_live()).count();
+        let resources = entries
+            .into_iter()
+            .map(|(id, entry)| (id, entry.actor))
+            .collect();
         Matches { resources, live }
+    }
+
+    /// How many existing resources `pattern` matches (for the `ok` of a `sub`
+    /// the session already holds).
+    pub fn count_live(&self, pattern: &Pattern) -> usize {
+        self.entries_matching(pattern)
+            .iter()
+            .filter(|(_, entry)| entry.is_live())
+            .count()
     }
 
     /// Stops watching `pattern` for new resources; returns the actors it matches,
@@ -310,11 +322,18 @@ impl Hub {
     /// Every resource with an actor that `pattern` matches, found by a range scan
     /// of the ordered ids (work in proportion to the matches, not to the hub).
     pub fn matching(&self, pattern: &Pattern) -> Vec<(ResourceId, Addr<ResourceActor>)> {
-        let ids = self.ids_matching(pattern);
-        ids.into_iter()
+        self.entries_matching(pattern)
+            .into_iter()
+            .map(|(id, entry)| (id, entry.actor))
+            .collect()
+    }
+
+    fn entries_matching(&self, pattern: &Pattern) -> Vec<(ResourceId, ResourceEntry)> {
+        self.ids_matching(pattern)
+            .into_iter()
             .filter_map(|id| {
-                let actor = self.inner.resources.get(&id)?.actor.clone();
-                Some((id, actor))
+                let entry = self.inner.resources.get(&id)?.clone();
+                Some((id, entry))
             })
             .collect()
     }
@@ -394,7 +413,7 @@ impl Hub {
         self.inner
             .resources
             .iter()
-            .filter(|entry| entry.live.load(Ordering::Acquire))
+            .filter(|entry| entry.is_live())
             .count()
     }
 

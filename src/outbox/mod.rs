@@ -96,16 +96,21 @@ impl Outbox {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Changes the queue under its lock and keeps `over_soft` in step with it.
+    fn change_queue<R>(&self, change: impl FnOnce(&mut OutboundQueue) -> R) -> R {
+        let mut queue = self.queue();
+        let outcome = change(&mut queue);
+        self.shared
+            .over_soft
+            .store(queue.is_over_soft(), Ordering::Release);
+        outcome
+    }
+
     fn push(&self, item: Outbound) -> Pushed {
         if self.is_closed() {
             return Pushed::Closed;
         }
-        let mut queue = self.queue();
-        let pushed = queue.push(item);
-        self.shared
-            .over_soft
-            .store(queue.is_over_soft(), Ordering::Release);
-        drop(queue);
+        let pushed = self.change_queue(|queue| queue.push(item));
         if pushed == Pushed::Conflated {
             METRICS.conflations.inc();
         }
@@ -169,12 +174,7 @@ impl Outbox {
         if self.is_closed() {
             return;
         }
-        let mut queue = self.queue();
-        let pushed = queue.push_pong(frame, websocket);
-        self.shared
-            .over_soft
-            .store(queue.is_over_soft(), Ordering::Release);
-        drop(queue);
+        let pushed = self.change_queue(|queue| queue.push_pong(frame, websocket));
         if pushed == Pushed::Queued {
             self.shared.ready.notify_one();
         }
@@ -216,12 +216,12 @@ impl Outbox {
     /// Takes up to `max_bytes` of queued items (at least one, if any), and wakes
     /// whoever waits for room.
     pub fn take(&self, max_bytes: usize, into: &mut Vec<Outbound>) {
-        let mut queue = self.queue();
-        let was_over_soft = queue.is_over_soft();
-        queue.take(max_bytes, into);
-        let is_over_soft = queue.is_over_soft();
-        self.shared.over_soft.store(is_over_soft, Ordering::Release);
-        drop(queue);
+        // Read under the same lock as the take: a push in between must not be missed.
+        let (was_over_soft, is_over_soft) = self.change_queue(|queue| {
+            let was_over_soft = queue.is_over_soft();
+            queue.take(max_bytes, into);
+            (was_over_soft, queue.is_over_soft())
+        });
         // On the delivery path: wake nobody (no lock, no syscall) unless someone waits.
         if into.is_empty() {
             return;

@@ -145,7 +145,10 @@ fn run(ops: Vec<Op>) -> Result<(), String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    // 2000 sequences; PROPTEST_CASES sets another number for a longer search.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2000)
+    ))]
 
     #[test]
     fn a_conflating_outbox_never_shows_a_gap_without_a_snapshot(

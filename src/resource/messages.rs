@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use actix::Message;
 use fillstack_protocol::{Pattern, RequestId, Seq, ServerFrame, SnapshotFrame};
@@ -104,12 +103,7 @@ impl<T> AckTo<T> {
     fn send(&mut self, outcome: Option<Result<T, Rejection>>) {
         self.answered = true;
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
-        let outcome = outcome.unwrap_or_else(|| {
-            Err(Rejection::unavailable(
-                "the resource stopped before answering; retry",
-                Duration::from_secs(1),
-            ))
-        });
+        let outcome = outcome.unwrap_or_else(|| Err(super::stopped()));
         let frame = match outcome {
             Ok(answer) => (self.render)(self.id, answer),
             Err(rejection) => {

@@ -295,12 +295,7 @@ impl ResourceActor {
         if self.subscribers.is_empty() {
             return;
         }
-        let frame = if delta.is_creation() {
-            ServerFrame::Snapshot(created_state(delta).to_snapshot(&self.id, false))
-        } else {
-            history_frame(delta.to_entry(&self.id))
-        };
-        let shared = SharedFrame::new(frame);
+        let shared = SharedFrame::new(self.delta_frame(delta));
         let id = &self.id;
         self.subscribers.retain(|_, subscriber| {
             subscriber.is_greeted = true;
@@ -320,6 +315,10 @@ impl ResourceActor {
             return;
         };
         let wait = Duration::from_millis(deadline.saturating_sub(self.clock.now_ms()));
+        self.expire_in(wait, ctx);
+    }
+
+    fn expire_in(&mut self, wait: Duration, ctx: &mut Context<Self>) {
         self.ttl_timer = Some(ctx.run_later(wait, |resource, ctx| {
             resource.ttl_timer = None;
             resource.expire_if_due(ctx);
@@ -343,10 +342,7 @@ impl ResourceActor {
                 tracing::warn!(resource = %self.id, message = %rejection.message, retry_in = ?self.ttl_retry, "could not mark stale yet");
                 let wait = self.ttl_retry;
                 self.ttl_retry = (self.ttl_retry * 2).min(TTL_RETRY_MAX);
-                self.ttl_timer = Some(ctx.run_later(wait, |resource, ctx| {
-                    resource.ttl_timer = None;
-                    resource.expire_if_due(ctx);
-                }));
+                self.expire_in(wait, ctx);
             }
         }
     }
@@ -378,16 +374,7 @@ impl ResourceActor {
     fn initial_frames(&self, since: Since, codec: fillstack_protocol::Codec) -> Vec<(Seq, Bytes)> {
         let state = self.committed();
         let frame = |frame: ServerFrame| (state.seq, codec.encode(&frame));
-        let reset = || {
-            if state.exists {
-                frame(ServerFrame::Snapshot(state.to_snapshot(&self.id, true)))
-            } else {
-                frame(ServerFrame::Removed(RemovedFrame {
-                    resource: self.id.to_string(),
-                    seq: state.seq,
-                }))
-            }
-        };
+        let reset = || frame(self.reset_frame());
         match since {
             Since::Fresh if state.exists => {
                 vec![frame(ServerFrame::Snapshot(
@@ -401,17 +388,17 @@ impl ResourceActor {
             Since::Resume(since) => match self.read_deltas(since, usize::MAX) {
                 Ok((deltas, true)) => deltas
                     .iter()
-                    .map(|delta| (delta.seq, codec.encode(&self.replayed(delta))))
+                    .map(|delta| (delta.seq, codec.encode(&self.delta_frame(delta))))
                     .collect(),
                 _ => vec![reset()],
             },
         }
     }
 
-    /// A delta as a resuming client receives it: a creation is a snapshot of the
-    /// state it created (reset: false), so a resource deleted and created again
-    /// within the replay arrives as `removed`, then that snapshot.
-    fn replayed(&self, delta: &Delta) -> ServerFrame {
+    /// A delta as subscribers receive it, live or in a replay: a creation is a
+    /// snapshot of the state it created (reset: false), so a resource deleted and
+    /// created again within a replay arrives as `removed`, then that snapshot.
+    fn delta_frame(&self, delta: &Delta) -> ServerFrame {
         if delta.is_creation() {
             ServerFrame::Snapshot(created_state(delta).to_snapshot(&self.id, false))
         } else {

@@ -196,7 +196,7 @@ impl SessionActor {
         if self.subscriptions.patterns.contains(&pattern) {
             // Already live: answered `ok`, nothing changes.
             self.subscriptions.drop_pending(&pattern);
-            let count = self.hub.watch(self.id, &self.outbox, &pattern).live;
+            let count = self.hub.count_live(&pattern);
             self.reply(&ServerFrame::Ok {
                 id,
                 count: Some(count as u64),
