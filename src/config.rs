@@ -71,6 +71,10 @@ pub struct Config {
     pub clock: crate::clock::Clock,
     /// How long a deleted resource's actor stays before it leaves the registry.
     pub retire_after: Duration,
+    /// Probes, alerts and rollups (`[[probe]]`, `[[alert]]`, `[[rollup]]`).
+    pub monitor: crate::monitor::spec::MonitorSpec,
+    /// The `--config` file, read again on SIGHUP.
+    pub file: Option<PathBuf>,
 }
 
 /// How tokens are checked, and the HS256 secret when there is one (to mint tokens).
@@ -113,6 +117,8 @@ impl Default for Config {
             health_interval: Duration::from_secs(5),
             clock: crate::clock::Clock::system(),
             retire_after: crate::resource::RETIRE_AFTER,
+            monitor: crate::monitor::spec::MonitorSpec::default(),
+            file: None,
         }
     }
 }
@@ -167,6 +173,23 @@ struct FileConfig {
     jwt_audience: Option<String>,
     allowed_origins: Option<Vec<String>>,
     limits: Option<crate::limits::LimitSettings>,
+    #[serde(default)]
+    probe: Vec<toml::Table>,
+    #[serde(default)]
+    alert: Vec<toml::Table>,
+    #[serde(default)]
+    rollup: Vec<toml::Table>,
+}
+
+impl FileConfig {
+    /// The monitoring tables, checked.
+    fn monitor(&self) -> Result<crate::monitor::spec::MonitorSpec, ConfigError> {
+        crate::monitor::spec::MonitorSpec::parse(&crate::monitor::spec::RawTables {
+            probe: self.probe.clone(),
+            alert: self.alert.clone(),
+            rollup: self.rollup.clone(),
+        })
+    }
 }
 
 impl Config {
@@ -177,6 +200,8 @@ impl Config {
             None => FileConfig::default(),
         };
         let mut config = Self {
+            monitor: file.monitor()?,
+            file: overrides.config.clone(),
             auth: load_auth(overrides.auth.clone(), &file, overrides.config.as_deref())?,
             auth_issuer: overrides
                 .auth
@@ -238,6 +263,15 @@ impl Config {
         };
         config.check()?;
         Ok(config)
+    }
+
+    /// The probes, alerts and rollups of the `--config` file as it is now (for a
+    /// reload); the same errors as at start.
+    pub fn read_monitor(&self) -> Result<crate::monitor::spec::MonitorSpec, ConfigError> {
+        match &self.file {
+            Some(path) => read_file(path)?.monitor(),
+            None => Ok(crate::monitor::spec::MonitorSpec::default()),
+        }
     }
 
     fn check(&self) -> Result<(), ConfigError> {

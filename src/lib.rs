@@ -19,6 +19,7 @@ pub mod http;
 pub mod hub;
 pub mod limits;
 pub mod metrics;
+pub mod monitor;
 pub mod outbox;
 pub mod resource;
 pub mod session;
@@ -89,7 +90,13 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
         .map(|_| Arbiter::new())
         .collect();
     let handles: Vec<ArbiterHandle> = arbiters.iter().map(Arbiter::handle).collect();
-    let hub = Hub::open(store, handles, config.clock.clone(), config.retire_after)?;
+    let hub = Hub::open(
+        store,
+        handles,
+        config.clock.clone(),
+        config.retire_after,
+        config.monitor.clone(),
+    )?;
     let draining = Arc::new(AtomicBool::new(false));
     let state = AppState {
         hub: hub.clone(),
@@ -138,6 +145,7 @@ impl RunningHub {
         let started = Instant::now();
         self.draining.store(true, Ordering::Release);
         self.health.abort();
+        self.hub.stop_monitoring();
         // Wait until the reporter (and the hub handle it holds) is really dropped.
         bounded("the health reporter", SHUTDOWN_STEP, &mut self.health).await;
         self.hub
@@ -160,6 +168,22 @@ impl RunningHub {
         self.hub.store().close().await;
         tracing::info!(elapsed = ?started.elapsed(), "store flushed and closed");
         flushed
+    }
+
+    /// Installs the probes, alerts and rollups of `config`'s file as it is now
+    /// (SIGHUP). A bad file is refused with the message it gets at start, and
+    /// the running set is kept.
+    pub fn reload(&self, config: &Config) -> Result<(), config::ConfigError> {
+        let spec = config.read_monitor()?;
+        let counts = (spec.probes.len(), spec.alerts.len(), spec.rollups.len());
+        self.hub.install(spec);
+        tracing::info!(
+            probes = counts.0,
+            alerts = counts.1,
+            rollups = counts.2,
+            "monitoring reloaded"
+        );
+        Ok(())
     }
 
     /// The hub's registries (for in-process tests and status).

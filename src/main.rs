@@ -210,7 +210,7 @@ fn serve(args: ServeArgs) -> ExitCode {
 
 async fn run(config: Config) -> ExitCode {
     let data = config.data.clone();
-    let hub = match fillstack::start(config).await {
+    let hub = match fillstack::start(config.clone()).await {
         Ok(hub) => hub,
         Err(error) => {
             eprintln!("fillstack: cannot start: {error}");
@@ -219,7 +219,7 @@ async fn run(config: Config) -> ExitCode {
     };
     println!("listening on http://{}", hub.addr);
     tracing::info!(addr = %hub.addr, data = %data.display(), "hub started");
-    wait_for_signal().await;
+    wait_for_signal(&hub, &config).await;
     tracing::info!("shutting down: closing sessions with 1001, flushing the store");
     match hub.shutdown().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -230,7 +230,28 @@ async fn run(config: Config) -> ExitCode {
     }
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGTERM or Ctrl-C; on SIGHUP, reloads the config file's probes,
+/// alerts and rollups (a bad file is refused and the running set kept).
+async fn wait_for_signal(hub: &fillstack::RunningHub, config: &Config) {
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let reloads = async {
+        let Some(hangup) = hangup.as_mut() else {
+            return std::future::pending().await;
+        };
+        while hangup.recv().await.is_some() {
+            if let Err(error) = hub.reload(config) {
+                eprintln!("fillstack: reload refused, keeping the running monitoring: {error}");
+                tracing::error!(%error, "reload refused; the running probes, alerts and rollups are kept");
+            }
+        }
+    };
+    tokio::select! {
+        () = reloads => {}
+        () = wait_for_stop() => {}
+    }
+}
+
+async fn wait_for_stop() {
     let mut terminate =
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(signal) => signal,

@@ -48,10 +48,23 @@ pub struct Metrics {
     pub ttl_expiries: IntCounter,
     /// Keys held by keyed rate limiters.
     pub rate_limit_keys: IntGauge,
+    probe_checks: IntCounterVec,
+    /// One probe check, seconds.
+    pub probe_check_seconds: Histogram,
+    alert_notifications: IntCounterVec,
+    alert_failures: IntCounterVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
     let counter = IntCounter::new(name, help).expect("valid metric");
+    registry
+        .register(Box::new(counter.clone()))
+        .expect("registered once");
+    counter
+}
+
+fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let counter = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
     registry
         .register(Box::new(counter.clone()))
         .expect("registered once");
@@ -223,6 +236,30 @@ impl Metrics {
                 "fillstack_rate_limit_keys",
                 "Keys held by the keyed rate limiters.",
             ),
+            probe_checks: counter_vec(
+                &registry,
+                "fillstack_probe_checks_total",
+                "Probe checks, by kind and the status they found.",
+                &["kind", "status"],
+            ),
+            probe_check_seconds: histogram(
+                &registry,
+                "fillstack_probe_check_seconds",
+                "One probe check, from its start to its answer or timeout.",
+                prometheus::exponential_buckets(0.000_25, 4.0, 9).expect("valid buckets"),
+            ),
+            alert_notifications: counter_vec(
+                &registry,
+                "fillstack_alert_notifications_total",
+                "Alert webhooks delivered, by alert and state (firing, resolved, flapping).",
+                &["alert", "state"],
+            ),
+            alert_failures: counter_vec(
+                &registry,
+                "fillstack_alert_notification_failures_total",
+                "Alert webhooks given up after every try, by alert.",
+                &["alert"],
+            ),
             registry,
         }
     }
@@ -241,6 +278,23 @@ impl Metrics {
     /// Counts a refused request.
     pub fn rejected(&self, code: ErrorCode) {
         self.rejections.with_label_values(&[code.as_str()]).inc();
+    }
+
+    /// Counts a probe check of `kind` that found `status`.
+    pub fn probe_checked(&self, kind: &str, status: &str) {
+        self.probe_checks.with_label_values(&[kind, status]).inc();
+    }
+
+    /// Counts a delivered alert notification.
+    pub fn alert_sent(&self, alert: &str, state: &str) {
+        self.alert_notifications
+            .with_label_values(&[alert, state])
+            .inc();
+    }
+
+    /// Counts an alert notification given up after every try.
+    pub fn alert_failed(&self, alert: &str) {
+        self.alert_failures.with_label_values(&[alert]).inc();
     }
 
     /// One more resource actor on arbiter `index`.

@@ -20,7 +20,7 @@ pub use frame::{
     ClientFrame, ClientName, DeltaFrame, FieldChanges, Fields, HistoryEntry, LabelChanges, Labels,
     PublishFrame, RemovedFrame, RequestId, Seq, ServerFrame, SnapshotFrame, Status,
 };
-pub use id::{IdError, Pattern, ResourceId};
+pub use id::{IdError, MAX_ID_BYTES, Pattern, ResourceId};
 pub use scalar::Scalar;
 
 /// The MessagePack subprotocol name (binary frames); chosen when a client offers none.

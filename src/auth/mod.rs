@@ -96,14 +96,15 @@ impl Grants {
             .is_none_or(|scopes| scopes.iter().any(|scope| scope.matches(id)))
     }
 
-    /// May the holder do `action` to `resource`? Nobody but the hub writes `hub/**`.
+    /// May the holder do `action` to `resource`? Nobody but the hub writes
+    /// `hub/**` and `alert/**` (nor rollups: see `Hub::check_writable`).
     pub fn allow(&self, action: Action, resource: &ResourceId) -> Result<(), Rejection> {
         if action != Action::Read
-            && resource.segments().next() == Some(crate::hub::health::RESERVED_PREFIX)
+            && let Some(prefix) = crate::monitor::spec::reserved_prefix(resource)
         {
             return Err(Rejection::new(
                 ErrorCode::Forbidden,
-                format!("`{resource}` is under hub/, which only the hub itself writes"),
+                format!("`{resource}` is under {prefix}/, which only the hub itself writes"),
             ));
         }
         let needed = action.needs();

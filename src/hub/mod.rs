@@ -17,10 +17,14 @@ mod patterns;
 use patterns::PatternIndex;
 
 use crate::clock::Clock;
+use crate::error::Rejection;
+use crate::monitor::Rules;
+use crate::monitor::rollup::Rollup;
+use crate::monitor::spec::MonitorSpec;
 use crate::outbox::Outbox;
-use crate::resource::messages::{CheckTtl, SessionClosed, SessionId};
+use crate::resource::messages::{CheckTtl, Rejoin, SessionClosed, SessionId};
 use crate::resource::state::ResourceState;
-use crate::resource::{ResourceActor, Retire};
+use crate::resource::{Monitoring, ResourceActor, Retire};
 use crate::store::{Store, StoreError};
 
 /// Messages a resource actor may hold before senders wait (`send().await`) or
@@ -62,6 +66,23 @@ struct Inner {
     retire_after: std::time::Duration,
     sessions: DashMap<SessionId, Outbox>,
     next_session: AtomicU64,
+    /// The installed probes, alerts and rollups. Read by a resource's creation
+    /// under the watchers lock, replaced by a reload under the watchers write
+    /// lock (lock order: shard, watchers, rules, ordered).
+    rules: RwLock<Arc<Rules>>,
+    /// The publisher task of each live rollup.
+    rollup_tasks: std::sync::Mutex<Vec<(Arc<Rollup>, tokio::task::JoinHandle<()>)>>,
+}
+
+/// A hub handle that does not keep the hub alive (held by resource actors).
+#[derive(Clone)]
+pub struct WeakHub(Weak<Inner>);
+
+impl WeakHub {
+    /// The hub, unless it is gone.
+    pub fn upgrade(&self) -> Option<Hub> {
+        self.0.upgrade().map(|inner| Hub { inner })
+    }
 }
 
 /// The resources a new subscription covers, found when it was taken.
@@ -80,6 +101,7 @@ impl Hub {
         arbiters: Vec<ArbiterHandle>,
         clock: Clock,
         retire_after: std::time::Duration,
+        monitor: MonitorSpec,
     ) -> Result<Self, StoreError> {
         assert!(
             !arbiters.is_empty(),
@@ -97,8 +119,15 @@ impl Hub {
                 retire_after,
                 sessions: DashMap::new(),
                 next_session: AtomicU64::new(1),
+                rules: RwLock::default(),
+                rollup_tasks: std::sync::Mutex::default(),
             }),
         };
+        let (rules, changed) = Rules::new(monitor, None);
+        *hub.inner
+            .rules
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(rules);
         for record in store.states() {
             let (key, bytes) = record?;
             let Ok(id) = ResourceId::parse(&key) else {
@@ -116,6 +145,7 @@ impl Hub {
             hub.inner.resources.insert(id.clone(), entry);
             hub.ordered_mut().insert(id);
         }
+        hub.apply(changed);
         Ok(hub)
     }
 
@@ -140,6 +170,7 @@ impl Hub {
         crate::metrics::METRICS.actor_started(index);
         let live = Arc::new(AtomicBool::new(state.exists));
         let retire = retire(Arc::downgrade(&self.inner), id.clone(), live.clone());
+        let monitoring = Monitoring::new(WeakHub(Arc::downgrade(&self.inner)), self.rules());
         let actor = prepare(
             ResourceActor::new(
                 id,
@@ -148,6 +179,7 @@ impl Hub {
                 self.inner.clock.clone(),
                 live.clone(),
                 watchers,
+                monitoring,
             )
             .retiring_with(retire, self.inner.retire_after),
         );
@@ -433,9 +465,163 @@ impl Hub {
         self.inner.resources.len()
     }
 
+    /// The installed monitoring rules.
+    pub fn rules(&self) -> Arc<Rules> {
+        self.inner
+            .rules
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Refuses a client's write to a resource only the hub writes (`hub/**`,
+    /// `alert/**`, rollups).
+    pub fn check_writable(&self, id: &ResourceId) -> Result<(), Rejection> {
+        if self.rules().is_hub_owned(id) {
+            return Err(Rejection::new(
+                fillstack_protocol::ErrorCode::Forbidden,
+                format!("`{id}` is written by the hub itself (hub/, alert/ and rollups)"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Installs a new set of probes, alerts and rollups (a reload): every
+    /// resource whose part changed takes up the new rules; sessions are untouched.
+    pub fn install(&self, spec: MonitorSpec) {
+        let changed = {
+            // The watchers write lock keeps resources from being created while
+            // the rules change: one created before sees the old rules and is
+            // found by `apply`'s scans; one created after sees the new.
+            let _creations = self.watchers_mut();
+            let mut rules = self
+                .inner
+                .rules
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (new, changed) = Rules::new(spec, Some(&rules));
+            *rules = Arc::new(new);
+            changed
+        };
+        self.apply(changed);
+    }
+
+    /// Tells the resources a rules change concerns, and starts and stops rollup
+    /// publishers.
+    fn apply(&self, changed: crate::monitor::Changed) {
+        let rules = self.rules();
+        let mut told = std::collections::HashSet::new();
+        let mut tell = |id: ResourceId, actor: Addr<ResourceActor>| {
+            if told.insert(id) {
+                deliver(
+                    &actor,
+                    Rejoin {
+                        rules: rules.clone(),
+                    },
+                );
+            }
+        };
+        for id in &changed.probed {
+            // A probe's resource gets an actor now, so its timer runs.
+            let actor = if rules.probe_for(id).is_some() {
+                Some(self.find_or_create(id))
+            } else {
+                self.find(id)
+            };
+            if let Some(actor) = actor {
+                tell(id.clone(), actor);
+            }
+        }
+        for pattern in &changed.patterns {
+            for (id, actor) in self.matching(pattern) {
+                tell(id, actor);
+            }
+        }
+        let mut tasks = self
+            .inner
+            .rollup_tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for rollup in &changed.retired {
+            rollup.retire();
+            tasks.retain(|(running, task)| {
+                let keep = !Arc::ptr_eq(running, rollup);
+                if !keep {
+                    task.abort();
+                }
+                keep
+            });
+            if !rules.spec.is_rollup(&rollup.spec.resource) {
+                if let Some(actor) = self.find(&rollup.spec.resource) {
+                    let (reply, answer) = crate::resource::messages::Reply::caller();
+                    drop(answer);
+                    deliver(&actor, crate::resource::messages::Remove { reply });
+                }
+            }
+        }
+        for rollup in changed.started {
+            let task = actix_web::rt::spawn(publish_rollup(
+                WeakHub(Arc::downgrade(&self.inner)),
+                rollup.clone(),
+            ));
+            tasks.push((rollup, task));
+        }
+    }
+
+    /// Stops every rollup publisher (at shutdown).
+    pub fn stop_monitoring(&self) {
+        let mut tasks = self
+            .inner
+            .rollup_tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (_, task) in tasks.drain(..) {
+            task.abort();
+        }
+    }
+
     /// The store, for health checks and shutdown.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+}
+
+/// Sends `message` to `actor`, waiting (in a task of its own) for room when its
+/// mailbox is full rather than dropping it or growing the mailbox.
+fn deliver<M>(actor: &Addr<ResourceActor>, message: M)
+where
+    M: actix::Message<Result = ()> + Send + 'static,
+    ResourceActor: actix::Handler<M>,
+{
+    if let Err(SendError::Full(message)) = actor.try_send(message) {
+        let actor = actor.clone();
+        actix_web::rt::spawn(async move {
+            let _ = actor.send(message).await;
+        });
+    }
+}
+
+/// Publishes a rollup's counts into its resource now and after every change of
+/// a member (changes during a publish make one more publish, not one each).
+async fn publish_rollup(hub: WeakHub, rollup: Arc<Rollup>) {
+    while rollup.is_live() {
+        let Some(current) = hub.upgrade() else {
+            return;
+        };
+        let change = crate::monitor::rollup::change(&rollup.counts());
+        let actor = current.find_or_create(&rollup.spec.resource);
+        drop(current);
+        let outcome = crate::resource::ask(&actor, |reply| crate::resource::messages::Publish {
+            change,
+            reply,
+        })
+        .await;
+        if let Err(rejection) = outcome {
+            tracing::warn!(rollup = %rollup.spec.resource, message = %rejection.message, "rollup not published; retrying");
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+            continue;
+        }
+        rollup.changed().await;
     }
 }
 

@@ -43,6 +43,7 @@ async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers
         vec![actix::Arbiter::current()],
         crate::clock::Clock::system(),
         crate::resource::RETIRE_AFTER,
+        crate::monitor::spec::MonitorSpec::default(),
     )
     .unwrap();
     let resource = id("svc/fragile");
@@ -106,6 +107,7 @@ async fn a_ttl_expiry_that_meets_a_full_commit_queue_is_retried_until_it_lands()
         vec![actix::Arbiter::current()],
         clock.clone(),
         crate::resource::RETIRE_AFTER,
+        crate::monitor::spec::MonitorSpec::default(),
     )
     .unwrap();
     let resource = id("agent/7");

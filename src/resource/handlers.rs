@@ -25,7 +25,7 @@ impl Handler<Publish> for ResourceActor {
 impl ResourceActor {
     /// Decides `change` on the head and hands it to the store; the seq to wait
     /// for (the head's when nothing changed).
-    fn decide_and_commit(
+    pub(super) fn decide_and_commit(
         &mut self,
         change: &crate::resource::state::Change,
         ctx: &mut Context<Self>,

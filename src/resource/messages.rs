@@ -205,6 +205,22 @@ pub struct ReadHistory {
     pub reply: Reply<HistoryPage>,
 }
 
+/// The monitoring rules changed (a reload): take up this resource's probe,
+/// alerts and rollups from them.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Rejoin {
+    pub rules: Arc<crate::monitor::Rules>,
+}
+
+/// Time per status per UTC day over the last `days` days, or `not_found`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReadUptime {
+    pub days: u64,
+    pub reply: Reply<crate::monitor::uptime::Report>,
+}
+
 /// One page of history.
 #[derive(Debug)]
 pub struct HistoryPage {

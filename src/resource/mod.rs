@@ -17,8 +17,11 @@ use bytes::Bytes;
 use fillstack_protocol::{Pattern, RemovedFrame, ResourceId, Seq, ServerFrame};
 
 pub mod messages;
+mod monitoring;
 pub mod pipeline;
 pub mod state;
+
+pub use monitoring::Monitoring;
 
 use messages::*;
 use pipeline::{Decided, Generation, Pipeline};
@@ -121,6 +124,8 @@ pub struct ResourceActor {
     /// Set when this actor replaces one that died: subscribers may have missed
     /// changes, so each gets a reset snapshot when it starts.
     is_replacement: bool,
+    /// Its probe, rollups, alerts and uptime.
+    monitoring: Monitoring,
 }
 
 /// How a new subscriber's first frames are chosen.
@@ -144,6 +149,7 @@ impl ResourceActor {
         clock: Clock,
         live: Arc<AtomicBool>,
         watchers: Vec<(SessionId, Outbox, Pattern)>,
+        monitoring: Monitoring,
     ) -> Self {
         live.store(state.exists, Ordering::Release);
         count_status(None, state.exists.then_some(state.status));
@@ -172,6 +178,7 @@ impl ResourceActor {
             retire: None,
             retire_after: RETIRE_AFTER,
             is_replacement: false,
+            monitoring,
         }
     }
 
@@ -276,11 +283,13 @@ impl ResourceActor {
         }
         let durable = self.pipeline.durable(generation, seq);
         for applied in &durable.applied {
-            let after = self.committed().exists.then_some(self.committed().status);
-            count_status(applied.before, after);
+            count_status(applied.before, applied.after);
         }
         for applied in &durable.applied {
             self.fan_out(&applied.delta);
+        }
+        for applied in &durable.applied {
+            self.monitor_applied(applied, ctx);
         }
         self.live.store(self.committed().exists, Ordering::Release);
         for (seq, reply) in durable.ready {
@@ -349,12 +358,12 @@ impl ResourceActor {
 
     /// A deleted resource with nothing pending leaves after `retire_after`.
     fn maybe_retire(&mut self, ctx: &mut Context<Self>) {
-        if self.committed().exists || !self.pipeline.is_idle() || self.retire_timer.is_some() {
+        if !self.may_retire() || self.retire_timer.is_some() {
             return;
         }
         self.retire_timer = Some(ctx.run_later(self.retire_after, |resource, ctx| {
             resource.retire_timer = None;
-            if resource.committed().exists || !resource.pipeline.is_idle() {
+            if !resource.may_retire() {
                 return;
             }
             if let Some(retire) = resource.retire.take() {
@@ -362,6 +371,11 @@ impl ResourceActor {
             }
             ctx.stop();
         }));
+    }
+
+    /// Deleted, nothing pending, and no probe or webhook keeping it.
+    fn may_retire(&self) -> bool {
+        !self.committed().exists && self.pipeline.is_idle() && !self.monitoring.keeps_alive()
     }
 
     fn cancel_retire(&mut self, ctx: &mut Context<Self>) {
@@ -473,6 +487,8 @@ impl Actor for ResourceActor {
             }
         }
         self.arm_ttl(ctx);
+        let rules = self.monitoring_rules();
+        self.join(rules, ctx);
         self.maybe_retire(ctx);
     }
 }

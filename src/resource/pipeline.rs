@@ -40,6 +40,10 @@ pub struct Applied {
     pub delta: Delta,
     /// `Some(status)` if the resource existed before it.
     pub before: Option<Status>,
+    /// When the status before it began.
+    pub before_since: u64,
+    /// `Some(status)` if the resource exists after it.
+    pub after: Option<Status>,
 }
 
 /// What `durable` made visible: deltas to fan out, then replies to answer.
@@ -159,8 +163,15 @@ impl<R> Pipeline<R> {
                     break;
                 };
                 let before = self.committed.exists.then_some(self.committed.status);
+                let before_since = self.committed.status_since;
                 self.committed.apply(&delta);
-                applied.push(Applied { delta, before });
+                let after = self.committed.exists.then_some(self.committed.status);
+                applied.push(Applied {
+                    delta,
+                    before,
+                    before_since,
+                    after,
+                });
             }
         }
         let committed = self.committed.seq;

@@ -68,6 +68,9 @@ pub struct ResourceState {
     pub labels: Labels,
     pub updated_at: u64,
     pub ttl: Option<Duration>,
+    /// When the current status began (unix ms): for uptime and alerts.
+    #[serde(default)]
+    pub status_since: u64,
 }
 
 impl Default for ResourceState {
@@ -80,6 +83,7 @@ impl Default for ResourceState {
             labels: Labels::new(),
             updated_at: 0,
             ttl: None,
+            status_since: 0,
         }
     }
 }
@@ -146,11 +150,12 @@ impl ResourceState {
         })
     }
 
-    /// When the TTL runs out: unix ms, if the resource has a TTL and is not stale yet.
+    /// When the TTL runs out: unix ms, if the resource has a TTL and is not stale
+    /// yet. A resource in maintenance never goes stale.
     pub fn expires_at(&self) -> Option<u64> {
-        let ttl = self
-            .ttl
-            .filter(|_| self.exists && self.status != Status::Stale)?;
+        let ttl = self.ttl.filter(|_| {
+            self.exists && !matches!(self.status, Status::Stale | Status::Maintenance)
+        })?;
         Some(
             self.updated_at
                 .saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
@@ -193,8 +198,14 @@ impl ResourceState {
                         ..Self::default()
                     };
                 }
+                if *created {
+                    self.status_since = delta.at;
+                }
                 self.exists = true;
                 if let Some(status) = status {
+                    if *status != self.status {
+                        self.status_since = delta.at;
+                    }
                     self.status = *status;
                 }
                 merge(&mut self.fields, fields);

@@ -230,7 +230,10 @@ impl SessionActor {
                     limits.allow_subscription(self.subscriptions.patterns.len())?;
                 }
             }
-            Request::Publish { resource, .. } => grants.allow(Action::Publish, resource)?,
+            Request::Publish { resource, .. } => {
+                grants.allow(Action::Publish, resource)?;
+                self.hub.check_writable(resource)?;
+            }
             Request::Get { resource, .. } | Request::History { resource, .. } => {
                 grants.allow(Action::Read, resource)?;
             }

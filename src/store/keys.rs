@@ -5,6 +5,7 @@
 //! - `l\0<key>\0<seq as 8 big-endian bytes>`: a sealed *chunk* of older log
 //!   entries, named by the seq of its last entry, so one key's chunks sort by seq
 //!   and a range scan from `after + 1` finds every chunk holding a later entry;
+//! - `s\0<key>`: a side record (a caller's value or counters) under its key;
 //! - `m\0format`: the layout's version;
 //! - `m\0epoch`: the store's incarnation, made when the store is first opened.
 //!
@@ -12,6 +13,7 @@
 
 pub const HEAD_PREFIX: &[u8] = b"h\0";
 const CHUNK_PREFIX: &[u8] = b"l\0";
+pub const SIDE_PREFIX: &[u8] = b"s\0";
 pub const FORMAT_KEY: &[u8] = b"m\0format";
 pub const EPOCH_KEY: &[u8] = b"m\0epoch";
 
@@ -35,4 +37,8 @@ pub fn chunk_seq(key: &[u8]) -> u64 {
     let mut seq = [0u8; 8];
     seq.copy_from_slice(&key[key.len() - 8..]);
     u64::from_be_bytes(seq)
+}
+
+pub fn side_key(key: &str) -> Vec<u8> {
+    [SIDE_PREFIX, key.as_bytes()].concat()
 }

@@ -13,6 +13,12 @@
 //! its state and its newest entries, and every [`CHUNK`] entries are sealed into a
 //! record of their own (see `keys.rs`). A commit costs one write, plus one in
 //! [`CHUNK`] to seal and one in [`CHUNK`] to drop a chunk past `keep`.
+//!
+//! Beside the keyed logs the store keeps *side records*: plain values under a
+//! caller's key (`put`), and *counters*, lists of numbers that the committer adds
+//! to (`add`). Both go through the committer like commits, so a caller's writes
+//! land in the order it made them and a counter never loses an addition to a
+//! read-modify-write race.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,7 +34,10 @@ mod record;
 
 use crate::metrics::METRICS;
 
-use keys::{EPOCH_KEY, FORMAT_KEY, HEAD_PREFIX, chunk_key, chunk_prefix, chunk_seq, head_key};
+use keys::{
+    EPOCH_KEY, FORMAT_KEY, HEAD_PREFIX, SIDE_PREFIX, chunk_key, chunk_prefix, chunk_seq, head_key,
+    side_key,
+};
 use record::Head;
 
 /// Entries sealed together in one chunk record.
@@ -81,8 +90,26 @@ pub struct Commit {
     pub entry: Bytes,
 }
 
+/// A write to a side record.
+#[derive(Debug)]
+enum SideWrite {
+    /// Sets (`Some`) or removes (`None`) the record.
+    Put(String, Option<Bytes>),
+    /// Adds each number to the counter record's (missing ones count as 0).
+    Add(String, Vec<u32>),
+    /// Removes every record with a key in `from..to`.
+    RemoveRange(String, String),
+}
+
+/// What one queued job writes.
+#[derive(Debug)]
+enum Write {
+    Commit(Commit),
+    Side(SideWrite),
+}
+
 struct Pending {
-    commit: Commit,
+    write: Write,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -165,6 +192,58 @@ impl Store {
     /// Queues a commit; the ticket resolves once it is flushed. Commits handed in
     /// by one caller are written in the order they were handed in.
     pub fn commit(&self, commit: Commit) -> Result<CommitTicket, StoreError> {
+        self.queue(Write::Commit(commit))
+    }
+
+    /// Sets (`Some`) or removes (`None`) the side record `key`; durable when the
+    /// ticket resolves.
+    pub fn put(&self, key: &str, value: Option<Bytes>) -> Result<CommitTicket, StoreError> {
+        self.queue(Write::Side(SideWrite::Put(key.to_owned(), value)))
+    }
+
+    /// Adds `counts` to the counter record `key`, element by element (saturating).
+    pub fn add(&self, key: &str, counts: Vec<u32>) -> Result<CommitTicket, StoreError> {
+        self.queue(Write::Side(SideWrite::Add(key.to_owned(), counts)))
+    }
+
+    /// Removes every side record with a key in `from..to`.
+    pub fn remove_range(&self, from: &str, to: &str) -> Result<CommitTicket, StoreError> {
+        self.queue(Write::Side(SideWrite::RemoveRange(
+            from.to_owned(),
+            to.to_owned(),
+        )))
+    }
+
+    /// The side record `key`, if any.
+    pub fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        Ok(self
+            .db
+            .get(side_key(key))?
+            .map(|value| Bytes::copy_from_slice(&value)))
+    }
+
+    /// A counter record (empty when there is none).
+    pub fn counters(&self, key: &str) -> Result<Vec<u32>, StoreError> {
+        Ok(self
+            .db
+            .get(side_key(key))?
+            .map(|value| decode_counters(&value))
+            .unwrap_or_default())
+    }
+
+    /// Every side record whose key starts with `prefix`, in key order.
+    pub fn scan(&self, prefix: &str) -> Result<Vec<(String, Bytes)>, StoreError> {
+        self.db
+            .scan_prefix(side_key(prefix))
+            .map(|item| {
+                let (key, value) = item?;
+                let key = String::from_utf8_lossy(&key[SIDE_PREFIX.len()..]).into_owned();
+                Ok((key, Bytes::copy_from_slice(&value)))
+            })
+            .collect()
+    }
+
+    fn queue(&self, write: Write) -> Result<CommitTicket, StoreError> {
         if self.failed.load(Ordering::Acquire) {
             return Err(StoreError::Failed);
         }
@@ -174,7 +253,7 @@ impl Store {
         }
         let (done, ticket) = oneshot::channel();
         self.commits
-            .try_send(Job::Commit(Pending { commit, done }))
+            .try_send(Job::Commit(Pending { write, done }))
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => StoreError::Busy,
                 mpsc::error::TrySendError::Closed(_) => StoreError::Failed,
@@ -368,14 +447,61 @@ impl Committer {
         }
         // Each key's commits, in the order they came (one caller per key, in seq order).
         let mut by_key: HashMap<&str, Vec<&Commit>> = HashMap::new();
-        for Pending { commit, .. } in batch {
-            by_key.entry(&commit.key).or_default().push(commit);
+        let mut sides = Vec::new();
+        for Pending { write, .. } in batch {
+            match write {
+                Write::Commit(commit) => by_key.entry(&commit.key).or_default().push(commit),
+                Write::Side(side) => sides.push(side),
+            }
         }
         let mut writes = sled::Batch::default();
         for (key, commits) in by_key {
             self.write_key(key, &commits, &mut writes)?;
         }
+        self.write_sides(&sides, &mut writes)?;
         self.db.apply_batch(writes)?;
+        Ok(())
+    }
+
+    /// Side writes in the order they came; counters added to within the batch
+    /// are summed first, so each is read and written once.
+    fn write_sides(
+        &self,
+        sides: &[&SideWrite],
+        writes: &mut sled::Batch,
+    ) -> Result<(), StoreError> {
+        let mut counters: HashMap<&str, Vec<u32>> = HashMap::new();
+        for side in sides {
+            match side {
+                SideWrite::Put(key, value) => {
+                    counters.remove(key.as_str());
+                    match value {
+                        Some(value) => writes.insert(side_key(key), value.as_ref()),
+                        None => writes.remove(side_key(key)),
+                    }
+                }
+                SideWrite::Add(key, counts) => {
+                    let total = match counters.entry(key.as_str()) {
+                        std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(entry) => {
+                            let stored = self.db.get(side_key(key))?;
+                            entry.insert(stored.map(|v| decode_counters(&v)).unwrap_or_default())
+                        }
+                    };
+                    add_counts(total, counts);
+                    writes.insert(side_key(key), encode_counters(total));
+                }
+                SideWrite::RemoveRange(from, to) => {
+                    for key in self.db.range(side_key(from)..side_key(to)).keys() {
+                        let key = key?;
+                        if let Ok(name) = std::str::from_utf8(&key[SIDE_PREFIX.len()..]) {
+                            counters.remove(name);
+                        }
+                        writes.remove(key);
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -477,6 +603,31 @@ impl Flusher {
             }
         }
     }
+}
+
+/// Adds `counts` into `total` element by element, growing it as needed.
+fn add_counts(total: &mut Vec<u32>, counts: &[u32]) {
+    if total.len() < counts.len() {
+        total.resize(counts.len(), 0);
+    }
+    for (sum, count) in total.iter_mut().zip(counts) {
+        *sum = sum.saturating_add(*count);
+    }
+}
+
+/// Counters as stored: little-endian u32s.
+fn encode_counters(counts: &[u32]) -> Vec<u8> {
+    counts
+        .iter()
+        .flat_map(|count| count.to_le_bytes())
+        .collect()
+}
+
+fn decode_counters(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|word| u32::from_le_bytes([word[0], word[1], word[2], word[3]]))
+        .collect()
 }
 
 /// Marks a new store with this layout's version; refuses one written with another.

@@ -121,3 +121,59 @@ fn a_store_in_an_older_layout_is_refused_by_name() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn side_records_are_put_added_to_and_removed_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 8 << 20, 1000).unwrap();
+    // Additions queued back to back are all counted, whatever the batching.
+    let tickets: Vec<_> = (0..100)
+        .map(|i| store.add("u\0svc/a\0day", vec![1, i]).unwrap())
+        .collect();
+    for ticket in tickets {
+        ticket.await.unwrap().unwrap();
+    }
+    assert_eq!(store.counters("u\0svc/a\0day").unwrap(), vec![100, 4950]);
+    store
+        .add("u\0svc/a\0day", vec![0, 0, 7])
+        .unwrap()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.counters("u\0svc/a\0day").unwrap(), vec![100, 4950, 7]);
+    store
+        .put("a\0svc/a\0x", Some(Bytes::from("first")))
+        .unwrap();
+    store.put("a\0svc/a\0y", Some(Bytes::from("y"))).unwrap();
+    let last = store
+        .put("a\0svc/a\0x", Some(Bytes::from("second")))
+        .unwrap();
+    last.await.unwrap().unwrap();
+    assert_eq!(
+        store.get("a\0svc/a\0x").unwrap(),
+        Some(Bytes::from("second"))
+    );
+    let keys: Vec<_> = store
+        .scan("a\0svc/a\0")
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(keys, ["a\0svc/a\0x", "a\0svc/a\0y"]);
+    store
+        .put("a\0svc/a\0y", None)
+        .unwrap()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.get("a\0svc/a\0y").unwrap(), None);
+    store
+        .remove_range("u\0svc/a\0", "u\0svc/a\0zzz")
+        .unwrap()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.counters("u\0svc/a\0day").unwrap().is_empty());
+    // Side records are not resources.
+    assert_eq!(store.states().count(), 0);
+}

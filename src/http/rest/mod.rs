@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub mod body;
+mod monitoring;
 pub mod openapi;
 mod query;
 
@@ -24,6 +25,7 @@ use crate::resource::ask;
 use crate::resource::messages::{Publish, ReadHistory, Remove, TakeSnapshot};
 use crate::session::request::{check_change, history_limit, resource_id};
 
+pub use monitoring::UptimeQuery;
 pub use openapi::ApiDoc;
 pub use query::{HistoryQuery, ListQuery};
 use query::{number, query_pairs};
@@ -36,6 +38,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/api/v1/resources/{id:.*}", web::post().to(publish))
         .route("/api/v1/resources/{id:.*}", web::delete().to(delete))
         .route("/api/v1/history/{id:.*}", web::get().to(history))
+        .route("/api/v1/uptime/{id:.*}", web::get().to(monitoring::uptime))
+        .route("/api/v1/monitoring", web::get().to(monitoring::monitoring))
         .route("/api/v1/status", web::get().to(status))
         .route("/api/openapi.json", web::get().to(openapi::document));
 }
@@ -267,7 +271,8 @@ pub async fn get_one(
 
 /// Publishes a change; answers once it is durable. Creates the resource if needed.
 ///
-/// Resources under `hub/` are written by the hub alone: 403 for every token.
+/// Resources under `hub/` and `alert/`, and rollups, are written by the hub
+/// alone: 403 for every token.
 #[utoipa::path(post, path = "/api/v1/resources/{id}", tag = "resources", request_body = PublishBody,
     params(("id" = String, Path, description = "resource id, slashes included")),
     responses((status = 200, body = Published), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody),
@@ -281,6 +286,7 @@ pub async fn publish(
 ) -> Result<HttpResponse, Rejection> {
     let id = resource_id(&id)?;
     authorize(&request, &state)?.allow(Action::Publish, &id)?;
+    state.hub.check_writable(&id)?;
     let body: PublishBody = body::read(&request, payload).await?;
     let change = check_change(
         body.status.as_deref(),
@@ -295,7 +301,8 @@ pub async fn publish(
 
 /// Deletes a resource; subscribers get `removed`. Its seq lives on.
 ///
-/// Needs the admin role; resources under `hub/` are never deleted this way (403).
+/// Needs the admin role; resources under `hub/` and `alert/`, and rollups, are
+/// never deleted this way (403).
 #[utoipa::path(delete, path = "/api/v1/resources/{id}", tag = "resources",
     params(("id" = String, Path, description = "resource id, slashes included")),
     responses((status = 204), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody), (status = 404, body = openapi::ErrorBody)))]
@@ -306,6 +313,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, Rejection> {
     let id = resource_id(&id)?;
     authorize(&request, &state)?.allow(Action::Delete, &id)?;
+    state.hub.check_writable(&id)?;
     let actor = state
         .hub
         .find(&id)

@@ -29,7 +29,7 @@ pub struct ErrorDetail {
     security(("bearer" = [])),
     info(
         title = "FILLSTACK REST facade",
-        description = "Snapshots, history, publish and delete over HTTP."
+        description = "Snapshots, history, publish and delete over HTTP; uptime and the installed monitoring."
     ),
     paths(
         super::list,
@@ -37,10 +37,19 @@ pub struct ErrorDetail {
         super::publish,
         super::delete,
         super::history,
+        super::monitoring::uptime,
+        super::monitoring::monitoring,
         super::status
     ),
     components(schemas(
         ResourcePage,
+        crate::monitor::uptime::Report,
+        crate::monitor::uptime::DayReport,
+        crate::monitor::uptime::Summary,
+        super::monitoring::Monitoring,
+        super::monitoring::ProbeView,
+        super::monitoring::AlertView,
+        super::monitoring::RollupView,
         PublishBody,
         Published,
         HistoryPage,
