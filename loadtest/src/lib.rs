@@ -4,10 +4,12 @@
 //! integration tests use it, so the client that produces the performance figures is
 //! itself tested on every run. [`scenario`] holds one module per load scenario,
 //! [`report`] what they measure, [`timeline`] how it went over time, and [`plot`]
-//! draws that as an SVG.
+//! draws that as an SVG. [`probe_target`] is the HTTP service a hub's probes check
+//! in the `probes` scenario.
 
 mod client;
 pub mod plot;
+pub mod probe_target;
 pub mod report;
 pub mod scenario;
 pub mod timeline;

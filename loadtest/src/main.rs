@@ -10,8 +10,10 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 
+use fillstack_loadtest::probe_target::{ProbeTarget, TargetParams};
 use fillstack_loadtest::scenario::fanout::{self, FanoutParams};
 use fillstack_loadtest::scenario::idle::{self, IdleParams};
+use fillstack_loadtest::scenario::probes::{self, ProbesParams};
 use fillstack_loadtest::scenario::publish::{self, PublishParams};
 use fillstack_loadtest::scenario::reconnect::{self, ReconnectParams};
 use fillstack_loadtest::scenario::slow_reader::{self, SlowReaderParams};
@@ -87,13 +89,18 @@ enum Command {
     SlowReader(SlowReaderParams),
     /// N clients drop and resume with `since`: time until all are live, gaps (must be 0).
     Reconnect(ReconnectParams),
+    /// A hub probing a `probe-target`, then also taking the publish load: checks/s,
+    /// CPU share for probing, acks/s with vs without probes.
+    Probes(ProbesParams),
+    /// Serve HTTP checks for a hub's probes and count them; write its config file.
+    ProbeTarget(TargetParams),
 }
 
 impl Command {
     /// The scenario this command runs, if it runs one.
     fn scenario_name(&self) -> Option<&'static str> {
         Some(match self {
-            Self::Watch { .. } | Self::Send { .. } => return None,
+            Self::Watch { .. } | Self::Send { .. } | Self::ProbeTarget(_) => return None,
             Self::Fanout { .. } => "fanout",
             Self::Rate { .. } => "rate",
             Self::Topics(_) => "topics",
@@ -101,23 +108,31 @@ impl Command {
             Self::Publish(_) => "publish",
             Self::SlowReader(_) => "slow-reader",
             Self::Reconnect(_) => "reconnect",
+            Self::Probes(_) => "probes",
         })
     }
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let is_local = cli.url.contains("://127.0.0.1") || cli.url.contains("://localhost");
-    if !(cli.allow_remote || is_local) {
-        bail!(
-            "{} is not on this machine; pass --allow-remote to load it anyway",
-            cli.url
-        );
+    let mut places = vec![cli.url.clone()];
+    match &cli.command {
+        Command::Probes(params) => places.push(params.target.clone()),
+        Command::ProbeTarget(params) if !params.listen.ip().is_loopback() => {
+            places.push(params.listen.to_string());
+        }
+        _ => {}
+    }
+    let is_local = |url: &str| url.contains("://127.0.0.1") || url.contains("://localhost");
+    if let Some(remote) = places.iter().find(|url| !is_local(url))
+        && !cli.allow_remote
+    {
+        bail!("{remote} is not on this machine; pass --allow-remote to use it anyway");
     }
     // Found out before the run rather than after it.
     if let Some(path) = &cli.plot {
         if cli.command.scenario_name().is_none() {
-            bail!("--plot draws a scenario's run: `watch` and `send` have none");
+            bail!("--plot draws a scenario's run: `watch`, `send` and `probe-target` have none");
         }
         let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty());
         if dir.is_some_and(|dir| !dir.is_dir()) {
@@ -153,6 +168,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{resource} is at seq {seq}");
             return Ok(());
         }
+        Command::ProbeTarget(params) => return serve_checks(params).await,
         Command::Fanout {
             subscribers,
             messages,
@@ -188,6 +204,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Publish(params) => publish::run(&url, params).await?,
         Command::SlowReader(params) => slow_reader::run(&url, params).await?,
         Command::Reconnect(params) => reconnect::run(&url, params).await?,
+        Command::Probes(params) => probes::run(&url, params).await?,
     };
     fillstack_loadtest::scenario::finish_progress();
     report.timeline = timeline::take();
@@ -233,6 +250,42 @@ fn parse_fields(pairs: &[String]) -> anyhow::Result<FieldChanges> {
             Ok((name.to_owned(), Some(value)))
         })
         .collect()
+}
+
+/// `probe-target`: writes the hub's config (if asked), then prints the address, so
+/// a script that waits for `listening on` finds the config already there; serves
+/// until `--seconds`, SIGTERM or Ctrl-C, and prints what it served.
+async fn serve_checks(params: TargetParams) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let plan = params.plan();
+    let target = ProbeTarget::bind(params.listen, &plan)
+        .await
+        .with_context(|| format!("cannot listen on {}", params.listen))?;
+    if let Some(path) = &params.config_out {
+        std::fs::write(path, plan.config_toml(target.addr())?)
+            .with_context(|| format!("cannot write the hub config {}", path.display()))?;
+        eprintln!("{} probes written to {}", plan.probes, path.display());
+    }
+    println!("listening on http://{}", target.addr());
+    let mut terminate = signal(SignalKind::terminate())?;
+    let limit = Duration::from_secs(params.seconds);
+    let stats = target
+        .serve(async move {
+            tokio::select! {
+                () = actix_rt::time::sleep(limit) => {}
+                _ = terminate.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        })
+        .await;
+    println!(
+        "served {} checks in {:.1} s ({:.0} checks/s); refused {} connections",
+        stats.requests,
+        stats.seconds,
+        stats.checks_per_s(),
+        stats.refused
+    );
+    Ok(())
 }
 
 async fn watch(url: &str, pattern: &str, limit: Duration) -> anyhow::Result<()> {

@@ -104,12 +104,46 @@ pub struct Report {
     pub resets: u64,
     /// Hub resident memory per connection, KiB (idle), or growth (slow-reader).
     pub rss_kib: Option<f64>,
+    /// What the hub's probing cost and achieved (`probes` scenario only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probing: Option<Probing>,
     /// Anything else worth saying.
     pub notes: Vec<String>,
     /// Events and latency over time, when the caller kept a
     /// [`timeline`](crate::timeline) of the run (the CLI does).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<crate::timeline::Point>,
+}
+
+/// What the `probes` scenario measured of the hub's probes; the publish figures
+/// with probes running are the report's own `acks_per_s` and `latency`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Probing {
+    /// Probes in the hub's config, and each one's interval in ms.
+    pub probes: u64,
+    pub interval_ms: u64,
+    /// Checks that reached the target per second, with only probes running.
+    pub checks_per_s: f64,
+    /// The same while the publish run went on.
+    pub checks_per_s_publishing: f64,
+    /// The hub's CPU time over wall time with only probes running: the share of
+    /// one core that probing costs (the hub has no session then).
+    pub hub_cpu_share: f64,
+    /// Durable acks/s of the same publish run on a hub without probes.
+    pub acks_per_s_without: Option<f64>,
+    /// Durable acks/s with probes over those without.
+    pub acks_ratio: Option<f64>,
+}
+
+impl Probing {
+    /// Probe checks per second that the config asks for.
+    pub fn expected_checks_per_s(&self) -> f64 {
+        if self.interval_ms > 0 {
+            self.probes as f64 * 1000.0 / self.interval_ms as f64
+        } else {
+            0.0
+        }
+    }
 }
 
 impl Report {
@@ -164,6 +198,9 @@ impl Report {
         if let Some(rss) = self.rss_kib {
             rows.push(("hub RSS KiB", format!("{rss:.1}")));
         }
+        if let Some(probing) = &self.probing {
+            rows.extend(probing.rows(self.acks_per_s));
+        }
         for note in &self.notes {
             rows.push(("note", note.clone()));
         }
@@ -171,6 +208,69 @@ impl Report {
             .map(|(k, v)| format!("{k:>28}  {v}\n"))
             .collect()
     }
+}
+
+impl Probing {
+    /// Its rows in [`Report::table`], beside the run's `acks_per_s` (with probes).
+    fn rows(&self, acks_per_s: f64) -> Vec<(&'static str, String)> {
+        let compared = match (self.acks_per_s_without, self.acks_ratio) {
+            (Some(without), Some(ratio)) => {
+                format!("{acks_per_s:.0} with, {without:.0} without (x{ratio:.2})")
+            }
+            _ => format!("{acks_per_s:.0} with, not measured without"),
+        };
+        vec![
+            (
+                "probe checks/s",
+                format!(
+                    "{:.0} probes only, {:.0} publishing (config: {:.0})",
+                    self.checks_per_s,
+                    self.checks_per_s_publishing,
+                    self.expected_checks_per_s()
+                ),
+            ),
+            ("durable acks/s", compared),
+            (
+                "hub CPU for probing",
+                format!("{:.1}% of one core", self.hub_cpu_share * 100.0),
+            ),
+        ]
+    }
+}
+
+/// A process's CPU time, user and system, all threads, from `/proc/PID/stat`.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let ticks = cpu_ticks(&stat)?;
+    Some(Duration::from_secs_f64(ticks as f64 / clock_ticks_per_s()))
+}
+
+/// utime + stime (fields 14 and 15) in clock ticks, from the text of
+/// `/proc/PID/stat`. Field 2, the command name in parentheses, may itself hold
+/// spaces and `)`, so fields are counted from after its last `)`.
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    // Field 3 (state) comes first, so utime, field 14, is the twelfth.
+    let mut fields = after_name.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Clock ticks per second, as `getconf CLK_TCK` says (asked once); Linux's
+/// USER_HZ, 100, if that cannot be run.
+fn clock_ticks_per_s() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok())
+            .and_then(|text| text.trim().parse::<f64>().ok())
+            .filter(|ticks| *ticks > 0.0)
+            .unwrap_or(100.0)
+    })
 }
 
 /// A hub process's resident memory in KiB, from `/proc/PID/status`.
@@ -218,5 +318,64 @@ mod tests {
         assert_eq!(json["scenario"], "fanout");
         assert_eq!(json["deliveries_per_s"], 10_000.0);
         assert!(report.table().contains("deliveries"));
+        assert!(
+            json.get("probing").is_none(),
+            "only the probes scenario has it"
+        );
+    }
+
+    #[test]
+    fn cpu_ticks_are_utime_plus_stime_even_when_the_name_has_spaces_and_parens() {
+        let stat = "4242 (fill stack) (x)) S 1 4242 4242 0 -1 4194560 1883 0 0 0 \
+                    370 25 0 0 20 0 9 0 123456 75000000 2300 18446744073709551615";
+        assert_eq!(cpu_ticks(stat), Some(395));
+        assert_eq!(cpu_ticks("4242 (short) S 1 2 3"), None);
+        assert_eq!(cpu_ticks("no name at all"), None);
+    }
+
+    #[test]
+    fn this_process_has_spent_some_cpu_time() {
+        let mut spin = 0u64;
+        for n in 0..5_000_000u64 {
+            spin = spin.wrapping_add(n * n);
+        }
+        assert!(spin > 0);
+        let cpu = cpu_time(std::process::id()).expect("/proc/self/stat is readable");
+        assert!(
+            cpu > Duration::ZERO && cpu < Duration::from_secs(3600),
+            "{cpu:?}"
+        );
+    }
+
+    #[test]
+    fn a_probes_report_shows_checks_acks_with_and_without_and_cpu_share() {
+        let report = Report {
+            scenario: "probes".into(),
+            acks: 95_000,
+            probing: Some(Probing {
+                probes: 1000,
+                interval_ms: 1000,
+                checks_per_s: 999.0,
+                checks_per_s_publishing: 990.0,
+                hub_cpu_share: 0.0734,
+                acks_per_s_without: Some(100_000.0),
+                acks_ratio: Some(0.95),
+            }),
+            ..Report::default()
+        }
+        .finish(Duration::from_secs(1));
+        let table = report.table();
+        for row in [
+            "probe checks/s  999 probes only, 990 publishing (config: 1000)",
+            "durable acks/s  95000 with, 100000 without (x0.95)",
+            "hub CPU for probing  7.3% of one core",
+        ] {
+            assert!(table.contains(row), "{row:?} in\n{table}");
+        }
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["acks_per_s"], 95_000.0);
+        assert_eq!(json["probing"]["checks_per_s"], 999.0);
+        assert_eq!(json["probing"]["acks_ratio"], 0.95);
+        assert_eq!(json["probing"]["hub_cpu_share"], 0.0734);
     }
 }

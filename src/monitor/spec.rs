@@ -317,6 +317,15 @@ impl MonitorSpec {
         Ok(spec)
     }
 
+    /// Parses the monitoring tables of a TOML text (other keys are ignored).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let raw: RawTables = toml::from_str(text).map_err(|e| ConfigError {
+            option: "--config".to_owned(),
+            problem: e.message().to_owned(),
+        })?;
+        Self::parse(&raw)
+    }
+
     /// Whether `id` is a rollup's resource.
     pub fn is_rollup(&self, id: &ResourceId) -> bool {
         self.rollups.iter().any(|rollup| rollup.resource == *id)

@@ -121,6 +121,12 @@ impl TestHubBuilder {
         self
     }
 
+    /// Probes, alerts and rollups from a TOML text, as in a config file.
+    pub fn monitor(mut self, toml: &str) -> Self {
+        self.config.monitor = fillstack::monitor::spec::MonitorSpec::from_toml(toml).unwrap();
+        self
+    }
+
     pub async fn start(self) -> TestHub {
         let dir = tempfile::tempdir().unwrap();
         self.start_in(dir).await

@@ -14,6 +14,7 @@ use crate::report::Latency;
 
 pub mod fanout;
 pub mod idle;
+pub mod probes;
 pub mod publish;
 pub mod reconnect;
 pub mod slow_reader;
