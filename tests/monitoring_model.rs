@@ -1,0 +1,231 @@
+//! Model test of rollups and alerts against a real hub: generated sequences of
+//! publishes, deletions and reloads (which add, change and remove rollups), then
+//! every rollup's counts must equal a recount of its members, and every alert
+//! resource must say firing exactly for the members whose status is in `on`.
+//! `FILLSTACK_MONITOR_CASES` sets the number of cases (default 16);
+//! `FILLSTACK_MONITOR_SEED` replays one run; the seed is printed first.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use fillstack::monitor::spec::MonitorSpec;
+use fillstack_protocol::Status;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use support::{TestHub, fields, ms, secs};
+
+const MEMBERS: [&str; 6] = ["m/a", "m/b", "m/c/d", "m/a/b", "x/a", "x/b/c"];
+/// The rollups a reload may install: (resource, pattern).
+const ROLLUPS: [(&str, &str); 4] = [
+    ("rollup/m", "m/**"),
+    ("rollup/m-top", "m/*"),
+    ("rollup/x", "x/**"),
+    ("top/all", "rollup/*"),
+];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Publish(usize, Status),
+    Delete(usize),
+    /// Installs the rollups whose bits are set (and always the alert).
+    Reload(u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0..MEMBERS.len(), 0..Status::ALL.len()).prop_map(|(m, s)| Op::Publish(m, Status::ALL[s])),
+        2 => (0..MEMBERS.len()).prop_map(Op::Delete),
+        1 => any::<u8>().prop_map(Op::Reload),
+    ]
+}
+
+fn spec(rollups: u8) -> MonitorSpec {
+    let mut text = String::from(
+        "[[alert]]\nname = \"down\"\npattern = \"m/**\"\non = [\"down\"]\nurl = \"http://127.0.0.1:9/\"\ntries = 1\n",
+    );
+    for (bit, (resource, pattern)) in ROLLUPS.iter().enumerate() {
+        if rollups & (1 << bit) != 0 {
+            text.push_str(&format!(
+                "[[rollup]]\nresource = \"{resource}\"\npattern = \"{pattern}\"\n"
+            ));
+        }
+    }
+    MonitorSpec::from_toml(&text).unwrap()
+}
+
+async fn run(ops: Vec<Op>) -> Result<(), String> {
+    let hub = TestHub::builder().monitor("").start().await;
+    hub.registry().install(spec(0b1111));
+    let mut client = hub.client().await;
+    let mut statuses: BTreeMap<&str, Status> = BTreeMap::new();
+    let mut installed = 0b1111u8;
+    for op in &ops {
+        match op {
+            Op::Publish(member, status) => {
+                client
+                    .publish(MEMBERS[*member], Some(status.as_str()), fields(&[]))
+                    .await
+                    .map_err(|e| format!("publish: {e}"))?;
+                statuses.insert(MEMBERS[*member], *status);
+            }
+            Op::Delete(member) => {
+                awc::Client::new()
+                    .delete(hub.http(&format!("/api/v1/resources/{}", MEMBERS[*member])))
+                    .send()
+                    .await
+                    .map_err(|e| format!("delete: {e}"))?;
+                statuses.remove(MEMBERS[*member]);
+            }
+            Op::Reload(bits) => {
+                installed = *bits & 0b1111;
+                hub.registry().install(spec(installed));
+            }
+        }
+    }
+    // Expected: each installed rollup counts its members (rollups among them).
+    let mut expected: BTreeMap<String, [i64; 7]> = BTreeMap::new();
+    let order = |s: Status| Status::ALL.iter().position(|x| *x == s).unwrap();
+    let mut counted: BTreeMap<String, Status> = statuses
+        .iter()
+        .map(|(id, s)| ((*id).to_owned(), *s))
+        .collect();
+    // Leaf rollups first, then top/all over them.
+    for (bit, (resource, pattern)) in ROLLUPS.iter().enumerate() {
+        if installed & (1 << bit) == 0 {
+            continue;
+        }
+        let pattern = fillstack_protocol::Pattern::parse(pattern).unwrap();
+        let mut counts = [0i64; 7];
+        for (id, status) in &counted {
+            if pattern.matches(&fillstack_protocol::ResourceId::parse(id).unwrap()) {
+                counts[order(*status)] += 1;
+                counts[6] += 1;
+            }
+        }
+        let worst = [
+            Status::Down,
+            Status::Degraded,
+            Status::Stale,
+            Status::Unknown,
+            Status::Maintenance,
+            Status::Up,
+        ]
+        .into_iter()
+        .find(|s| counts[order(*s)] > 0)
+        .unwrap_or(Status::Unknown);
+        counted.insert((*resource).to_owned(), worst);
+        expected.insert((*resource).to_owned(), counts);
+    }
+    let deadline = Instant::now() + secs(10);
+    for (resource, counts) in &expected {
+        loop {
+            let seen = fetch(&hub, resource).await;
+            let matches = seen.as_ref().is_some_and(|fields| {
+                Status::ALL
+                    .iter()
+                    .enumerate()
+                    .all(|(i, s)| fields[s.as_str()] == counts[i])
+                    && fields["total"] == counts[6]
+            });
+            if matches {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{resource} shows {seen:?}, a recount gives {counts:?} (up, degraded, down, unknown, stale, maintenance, total) after {ops:?}"
+                ));
+            }
+            actix_web::rt::time::sleep(ms(50)).await;
+        }
+    }
+    for member in MEMBERS.iter().filter(|m| m.starts_with("m/")) {
+        let id = fillstack_protocol::ResourceId::parse(member).unwrap();
+        let alert = fillstack::monitor::alert_resource("down", &id);
+        let firing = statuses.get(member) == Some(&Status::Down);
+        loop {
+            let shown = fetch_status(&hub, alert.as_str()).await;
+            // A member never down has no alert resource; one that was shows `up`.
+            let ok = if firing {
+                shown.as_deref() == Some("down")
+            } else {
+                shown.as_deref() != Some("down")
+            };
+            if ok {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{alert} is {shown:?}, the member is {:?}, after {ops:?}",
+                    statuses.get(member)
+                ));
+            }
+            actix_web::rt::time::sleep(ms(50)).await;
+        }
+    }
+    hub.stop().await;
+    Ok(())
+}
+
+async fn snapshot(hub: &TestHub, id: &str) -> Option<serde_json::Value> {
+    let mut response = awc::Client::new()
+        .get(hub.http(&format!("/api/v1/resources/{id}")))
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.json::<serde_json::Value>().await.ok()
+}
+
+async fn fetch(hub: &TestHub, id: &str) -> Option<BTreeMap<String, i64>> {
+    let snapshot = snapshot(hub, id).await?;
+    serde_json::from_value(snapshot["fields"].clone()).ok()
+}
+
+async fn fetch_status(hub: &TestHub, id: &str) -> Option<String> {
+    Some(snapshot(hub, id).await?["status"].as_str()?.to_owned())
+}
+
+#[test]
+fn rollups_and_alerts_follow_their_members_whatever_the_sequence() {
+    let seed: u64 = std::env::var("FILLSTACK_MONITOR_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            use std::hash::{BuildHasher, RandomState};
+            RandomState::new().hash_one(std::time::SystemTime::now())
+        });
+    let cases = std::env::var("FILLSTACK_MONITOR_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16);
+    eprintln!(
+        "monitoring model: seed {seed}, {cases} cases (replay with FILLSTACK_MONITOR_SEED={seed})"
+    );
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 100,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
+    let outcome = runner.run(&prop::collection::vec(op(), 1..40), |ops| {
+        actix_web::rt::System::new()
+            .block_on(async {
+                actix_web::rt::time::timeout(secs(30), run(ops))
+                    .await
+                    .unwrap_or_else(|_| Err("the sequence did not finish within 30 s".into()))
+            })
+            .map_err(TestCaseError::fail)
+    });
+    if let Err(failure) = outcome {
+        panic!("monitoring model failed (FILLSTACK_MONITOR_SEED={seed}): {failure}");
+    }
+}
