@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+
 use fillstack_protocol::{Scalar, Status};
 
 use super::spec::{Check, ProbeSpec};
@@ -144,17 +146,21 @@ async fn http(
     let work = async {
         let mut response = request.send().await.map_err(|e| describe(&e))?;
         let code = response.status().as_u16();
-        let body_ok = match body_contains {
-            None => true,
-            Some(text) => {
-                let body = response
-                    .body()
-                    .limit(BODY_LIMIT)
-                    .await
-                    .map_err(|e| format!("reading the body: {e}"))?;
-                memchr_find(&body, text.as_bytes())
+        // The body is read to its end (up to the limit) even when nothing is
+        // looked for in it: only then can the connection serve the next check.
+        let mut body = Vec::new();
+        let mut read = 0;
+        while let Some(chunk) = response.next().await {
+            let chunk = chunk.map_err(|e| format!("reading the body: {e}"))?;
+            read += chunk.len();
+            if read > BODY_LIMIT {
+                break; // A huge body: give up the connection rather than read on.
             }
-        };
+            if body_contains.is_some() {
+                body.extend_from_slice(&chunk);
+            }
+        }
+        let body_ok = body_contains.is_none_or(|text| contains(&body, text.as_bytes()));
         Ok(Answer {
             code: Some(code),
             body_ok,
@@ -174,7 +180,7 @@ fn describe(error: &awc::error::SendRequestError) -> String {
     }
 }
 
-fn memchr_find(haystack: &[u8], needle: &[u8]) -> bool {
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty()
         || haystack
             .windows(needle.len())

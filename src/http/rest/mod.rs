@@ -148,7 +148,8 @@ fn authorize(request: &HttpRequest, state: &AppState) -> Result<Grants, Rejectio
 /// Only resources inside the token's `res`: a pattern wider than it, or outside
 /// it, gives those that are inside (possibly none), never 403.
 #[utoipa::path(get, path = "/api/v1/resources", params(ListQuery), tag = "resources",
-    responses((status = 200, body = ResourcePage), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody)))]
+    responses((status = 200, body = ResourcePage), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody),
+        (status = 503, body = openapi::ErrorBody)))]
 pub async fn list(
     request: HttpRequest,
     state: web::Data<AppState>,
@@ -198,8 +199,11 @@ pub async fn list(
             examined += 1;
             // A deleted resource is left out; a busy one fails the page (503, retry)
             // rather than be left out silently.
+            // An actor that retired between the scan and the ask (a resource
+            // deleted a while ago) is left out too.
             let snapshot = match snapshot {
                 Err(rejection) if rejection.code == ErrorCode::NotFound => None,
+                Err(_) if state.hub.find(&ids[examined - 1]).is_none() => None,
                 other => Some(other?),
             };
             if let Some(snapshot) =
@@ -232,7 +236,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/resources/{id}", tag = "resources",
     params(("id" = String, Path, description = "resource id, slashes included")),
     responses((status = 200, body = SnapshotFrame), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 304), (status = 400, body = openapi::ErrorBody),
-        (status = 404, body = openapi::ErrorBody)))]
+        (status = 404, body = openapi::ErrorBody), (status = 503, body = openapi::ErrorBody)))]
 pub async fn get_one(
     request: HttpRequest,
     id: web::Path<String>,
@@ -305,7 +309,8 @@ pub async fn publish(
 /// never deleted this way (403).
 #[utoipa::path(delete, path = "/api/v1/resources/{id}", tag = "resources",
     params(("id" = String, Path, description = "resource id, slashes included")),
-    responses((status = 204), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody), (status = 404, body = openapi::ErrorBody)))]
+    responses((status = 204), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody), (status = 404, body = openapi::ErrorBody),
+        (status = 503, body = openapi::ErrorBody)))]
 pub async fn delete(
     request: HttpRequest,
     id: web::Path<String>,
@@ -328,7 +333,7 @@ pub async fn delete(
 /// again with `since` = the seq of its last delta.
 #[utoipa::path(get, path = "/api/v1/history/{id}", tag = "resources", params(("id" = String, Path), HistoryQuery),
     responses((status = 200, body = HistoryPage), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody),
-        (status = 404, body = openapi::ErrorBody)))]
+        (status = 404, body = openapi::ErrorBody), (status = 503, body = openapi::ErrorBody)))]
 pub async fn history(
     request: HttpRequest,
     id: web::Path<String>,

@@ -33,7 +33,8 @@ pub struct UptimeQuery {
     params(("id" = String, Path, description = "resource id, slashes included"), UptimeQuery),
     responses((status = 200, body = Report), (status = 400, body = openapi::ErrorBody),
         (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody),
-        (status = 404, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody)))]
+        (status = 404, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody),
+        (status = 503, body = openapi::ErrorBody)))]
 pub async fn uptime(
     request: HttpRequest,
     id: web::Path<String>,
