@@ -214,8 +214,10 @@ async fn a_probe_follows_its_target_and_a_closed_port_is_down() {
             "[[probe]]\nresource = \"svc/web\"\nkind = \"http\"\ntarget = \"{}\"\ninterval = \"1s\"\n\
              timeout = \"3s\"\ndegraded_after = \"400ms\"\nexpect_status = 200\n\
              [[probe]]\nresource = \"svc/db\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:{closed_port}\"\n\
-             interval = \"1s\"\ntimeout = \"500ms\"\n",
-            target.url()
+             interval = \"1s\"\ntimeout = \"500ms\"\n\
+             [[probe]]\nresource = \"svc/tls\"\nkind = \"http\"\ntarget = \"{}\"\ninterval = \"1s\"\n",
+            target.url(),
+            target.url().replace("http://", "https://")
         ))
         .start()
         .await;
@@ -254,9 +256,13 @@ async fn a_probe_follows_its_target_and_a_closed_port_is_down() {
         "no code without an answer: {db}"
     );
 
+    // An https probe speaks TLS: a plain-text target is down, with the reason.
+    let tls = wait_until(&base, "svc/tls", "down", status_is("down")).await;
+    assert!(tls["fields"]["error"].is_string(), "{tls}");
+
     // The installed probes are listed for dashboards.
     let (_, listed) = get(&format!("{base}/api/v1/monitoring")).await;
-    assert_eq!(listed["probes"].as_array().unwrap().len(), 2);
+    assert_eq!(listed["probes"].as_array().unwrap().len(), 3);
     hub.stop().await;
 }
 

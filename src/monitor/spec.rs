@@ -209,11 +209,11 @@ impl At<'_> {
             .parse()
             .map_err(|e| self.error(key, format!("`{text}` is not a URL: {e}")))?;
         match uri.scheme_str() {
-            Some("http") => {}
+            Some("http" | "https") => {}
             Some(other) => {
                 return Err(self.error(
                     key,
-                    format!("`{text}`: the scheme `{other}` is not supported; use http://"),
+                    format!("`{text}`: the scheme `{other}` is not supported; use http:// or https://"),
                 ));
             }
             None => {

@@ -58,3 +58,27 @@ export async function deleteResource(hubUrl: string, resource: string): Promise<
     throw new Error(`DELETE ${resource}: ${String(response.status)} ${await response.text()}`);
   }
 }
+
+/** Waits until `GET /api/v1/resources/{id}` answers with `status`; fails naming the last answer. */
+export async function waitForStatus(
+  hubUrl: string,
+  resource: string,
+  status: string,
+  timeout: number,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeout;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    const response = await fetch(`${hubUrl}/api/v1/resources/${resource}`, {
+      headers: { Accept: "application/json" },
+    });
+    const body = await response.text();
+    last = `${String(response.status)} ${body}`;
+    if (response.ok) {
+      const snapshot = JSON.parse(body) as Record<string, unknown>;
+      if (snapshot.status === status) return snapshot;
+    }
+    await new Promise((tick) => setTimeout(tick, 100));
+  }
+  throw new Error(`${resource} did not turn ${status} within ${String(timeout)} ms: ${last}`);
+}

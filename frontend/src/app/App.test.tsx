@@ -41,7 +41,8 @@ describe("App", () => {
     act(() => {
       store.dispatch(signInRequired({ reason: "unauthorized", message: "a token is required" }));
     });
-    expect(screen.getByRole("form", { name: "Sign in" })).toBeVisible();
+    // The sign-in view is its own chunk: it shows once loaded.
+    expect(await screen.findByRole("form", { name: "Sign in" })).toBeVisible();
     expect(screen.getByText(/a token is required/)).toBeVisible();
 
     await user.click(screen.getByLabelText("Token (JWT)"));

@@ -6,21 +6,16 @@ import IconButton from "@mui/material/IconButton";
 import Tab from "@mui/material/Tab";
 import Tabs from "@mui/material/Tabs";
 import Toolbar from "@mui/material/Toolbar";
-import Tooltip from "@mui/material/Tooltip";
 import Typography from "@mui/material/Typography";
-import { useEffect } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { routeHref, useRoute, type Route } from "../common/hashRoute";
+import { selectFiringAlertCount } from "../features/alerts/alertEpisodes";
 import { AccountMenu } from "../features/auth/AccountMenu";
 import { selectSignInReason, selectToken } from "../features/auth/authSlice";
-import { SignIn } from "../features/auth/SignIn";
-import { OverviewPage } from "../features/overview/OverviewPage";
 import { selectThemeMode, themeModeChanged } from "../features/preferences/preferencesSlice";
-import { PublishForm } from "../features/publish/PublishForm";
-import { selectStatusCounts } from "../features/resources/resourcesSlice";
-import { ResourcesPage } from "../features/resources/ResourcesPage";
+import { selectMonitoredStatusCounts } from "../features/overview/monitoredResources";
 import { ConnectionBanner } from "../features/session/ConnectionBanner";
 import { RefusedSubscriptions } from "../features/session/RefusedSubscriptions";
-import { SystemPage } from "../features/system/SystemPage";
 import { connectRequested, selectCanPublish, subscriptionRequested } from "../hub/hubSlice";
 import { useAppDispatch, useAppSelector } from "./hooks";
 
@@ -30,6 +25,31 @@ import { useAppDispatch, useAppSelector } from "./hooks";
  */
 const EVERYTHING = "**";
 
+/*
+ * Each view is its own chunk, loaded when first shown: the first page then loads the shell
+ * and its own view, not the table, the charts and the forms of the others.
+ */
+const SignIn = lazy(() =>
+  import("../features/auth/SignIn").then((module) => ({ default: module.SignIn })),
+);
+const OverviewPage = lazy(() =>
+  import("../features/overview/OverviewPage").then((module) => ({ default: module.OverviewPage })),
+);
+const ResourcesPage = lazy(() =>
+  import("../features/resources/ResourcesPage").then((module) => ({
+    default: module.ResourcesPage,
+  })),
+);
+const AlertsPage = lazy(() =>
+  import("../features/alerts/AlertsPage").then((module) => ({ default: module.AlertsPage })),
+);
+const SystemPage = lazy(() =>
+  import("../features/system/SystemPage").then((module) => ({ default: module.SystemPage })),
+);
+const PublishForm = lazy(() =>
+  import("../features/publish/PublishForm").then((module) => ({ default: module.PublishForm })),
+);
+
 function Page({ route }: { route: Route }) {
   const canPublish = useAppSelector(selectCanPublish);
   switch (route.view) {
@@ -37,6 +57,8 @@ function Page({ route }: { route: Route }) {
       return <OverviewPage />;
     case "resources":
       return <ResourcesPage selected={route.resource} />;
+    case "alerts":
+      return <AlertsPage />;
     case "system":
       return <SystemPage />;
     case "publish":
@@ -50,9 +72,18 @@ function Page({ route }: { route: Route }) {
   }
 }
 
+/** Shown while a view's chunk loads (once per view and page load, usually for an instant). */
+function PageLoading() {
+  return (
+    <Typography role="status" color="text.secondary" sx={{ p: 3 }}>
+      Loading…
+    </Typography>
+  );
+}
+
 /** Puts the number of down resources in the tab title, for an operator on another tab. */
 function useTitle() {
-  const { down } = useAppSelector(selectStatusCounts);
+  const { down } = useAppSelector(selectMonitoredStatusCounts);
   useEffect(() => {
     document.title = down > 0 ? `(${String(down)} down) FILLSTACK` : "FILLSTACK";
   }, [down]);
@@ -65,6 +96,7 @@ export function App() {
   const token = useAppSelector(selectToken);
   const themeMode = useAppSelector(selectThemeMode);
   const canPublish = useAppSelector(selectCanPublish);
+  const firingAlerts = useAppSelector(selectFiringAlertCount);
   useTitle();
 
   useEffect(() => {
@@ -76,6 +108,11 @@ export function App() {
   const tabs: { view: Route["view"]; label: string }[] = [
     { view: "overview", label: "Overview" },
     { view: "resources", label: "Resources" },
+    // The count keeps firing alerts in sight from every view.
+    {
+      view: "alerts",
+      label: firingAlerts === 0 ? "Alerts" : `Alerts (${firingAlerts.toLocaleString()})`,
+    },
     { view: "system", label: "System" },
     ...(canPublish ? [{ view: "publish" as const, label: "Publish" }] : []),
   ];
@@ -116,23 +153,25 @@ export function App() {
           )}
           <Box sx={{ flex: isSigningIn ? 1 : 0 }} />
           <AccountMenu />
-          <Tooltip title={`Switch to the ${nextMode} theme`}>
-            <IconButton
-              aria-label={`Switch to the ${nextMode} theme`}
-              onClick={() => dispatch(themeModeChanged(nextMode))}
-            >
-              {themeMode === "dark" ? (
-                <LightModeIcon fontSize="small" />
-              ) : (
-                <DarkModeIcon fontSize="small" />
-              )}
-            </IconButton>
-          </Tooltip>
+          {/* A native title, not MUI's Tooltip: the shell stays free of the popper it needs. */}
+          <IconButton
+            aria-label={`Switch to the ${nextMode} theme`}
+            title={`Switch to the ${nextMode} theme`}
+            onClick={() => dispatch(themeModeChanged(nextMode))}
+          >
+            {themeMode === "dark" ? (
+              <LightModeIcon fontSize="small" />
+            ) : (
+              <DarkModeIcon fontSize="small" />
+            )}
+          </IconButton>
         </Toolbar>
       </AppBar>
       <ConnectionBanner />
       <Box component="main" sx={{ flex: 1, display: "flex", minHeight: 0, position: "relative" }}>
-        {isSigningIn ? <SignIn /> : <Page route={route} />}
+        <Suspense fallback={<PageLoading />}>
+          {isSigningIn ? <SignIn /> : <Page route={route} />}
+        </Suspense>
       </Box>
       <RefusedSubscriptions />
     </Box>

@@ -7,6 +7,7 @@ describe("hash routes", () => {
       { view: "overview" },
       { view: "resources", resource: null },
       { view: "resources", resource: "svc/api/latency" },
+      { view: "alerts" },
       { view: "system" },
       { view: "publish", resource: "host/web 1" },
     ] as const;

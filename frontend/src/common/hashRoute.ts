@@ -7,6 +7,7 @@ import { useCallback, useSyncExternalStore } from "react";
 export type Route =
   | { view: "overview" }
   | { view: "resources"; resource: string | null }
+  | { view: "alerts" }
   | { view: "system" }
   | { view: "publish"; resource: string | null };
 
@@ -17,6 +18,8 @@ export function parseRoute(hash: string): Route {
   switch (view) {
     case "resources":
       return { view: "resources", resource };
+    case "alerts":
+      return { view: "alerts" };
     case "system":
       return { view: "system" };
     case "publish":

@@ -37,3 +37,16 @@ export function formatShortTimestamp(at: number): string {
     second: "2-digit",
   });
 }
+
+/** A UTC day (`2026-12-01`) as "Tue, Dec 1, 2026": the hub counts uptime per UTC day. */
+export function formatUtcDay(date: string): string {
+  const day = new Date(`${date}T00:00:00Z`);
+  if (Number.isNaN(day.getTime())) return date;
+  return day.toLocaleDateString(undefined, {
+    timeZone: "UTC",
+    weekday: "short",
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+  });
+}

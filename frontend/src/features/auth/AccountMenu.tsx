@@ -1,23 +1,23 @@
 import AccountCircleIcon from "@mui/icons-material/AccountCircle";
-import LogoutIcon from "@mui/icons-material/Logout";
 import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
-import Divider from "@mui/material/Divider";
-import Menu from "@mui/material/Menu";
-import MenuItem from "@mui/material/MenuItem";
-import { useState } from "react";
-import { useAppDispatch, useAppSelector } from "../../app/hooks";
+import { lazy, Suspense, useState } from "react";
+import { useAppSelector } from "../../app/hooks";
 import { selectRoles } from "../../hub/hubSlice";
-import { selectToken, signedOut } from "./authSlice";
-import { ClaimsPreview } from "./SignIn";
+import { selectToken } from "./authSlice";
 import { readTokenClaims } from "./tokenClaims";
+
+const AccountMenuList = lazy(() =>
+  import("./AccountMenuList").then((module) => ({ default: module.AccountMenuList })),
+);
 
 /** Who the dashboard is signed in as, and sign-out; with auth off, just the session's roles. */
 export function AccountMenu() {
-  const dispatch = useAppDispatch();
   const token = useAppSelector(selectToken);
   const roles = useAppSelector(selectRoles);
   const [anchor, setAnchor] = useState<HTMLElement | null>(null);
+  // Mounted from the first click on, so that closing plays the menu's exit transition.
+  const [wasOpened, setWasOpened] = useState(false);
   const claims = token === null ? null : readTokenClaims(token);
 
   if (claims === null) {
@@ -38,32 +38,23 @@ export function AccountMenu() {
         startIcon={<AccountCircleIcon />}
         onClick={(event) => {
           setAnchor(event.currentTarget);
+          setWasOpened(true);
         }}
         aria-haspopup="menu"
       >
         {claims.sub ?? "signed in"}
       </Button>
-      <Menu
-        anchorEl={anchor}
-        open={anchor !== null}
-        onClose={() => {
-          setAnchor(null);
-        }}
-      >
-        <Box sx={{ px: 2, py: 1, minWidth: 320 }}>
-          <ClaimsPreview claims={claims} />
-        </Box>
-        <Divider />
-        <MenuItem
-          onClick={() => {
-            setAnchor(null);
-            dispatch(signedOut());
-          }}
-        >
-          <LogoutIcon fontSize="small" sx={{ mr: 1 }} />
-          Sign out
-        </MenuItem>
-      </Menu>
+      {wasOpened && (
+        <Suspense fallback={null}>
+          <AccountMenuList
+            anchor={anchor}
+            claims={claims}
+            onClose={() => {
+              setAnchor(null);
+            }}
+          />
+        </Suspense>
+      )}
     </>
   );
 }

@@ -8,62 +8,15 @@ import Typography from "@mui/material/Typography";
 import { useState, type SyntheticEvent } from "react";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
 import { monospace } from "../../app/theme";
-import { formatTimestamp } from "../../common/time";
-import { useNow } from "../../common/useNow";
 import { selectAuthMessage, selectSignInReason, signInSkipped, tokenSubmitted } from "./authSlice";
-import { readTokenClaims, type TokenClaims } from "./tokenClaims";
+import { ClaimsPreview } from "./ClaimsPreview";
+import { readTokenClaims } from "./tokenClaims";
 
 const REASONS = {
   unauthorized: "The hub needs a valid token.",
   expired: "Your token expired.",
   signedOut: "You signed out.",
 } as const;
-
-/** What a pasted token claims, shown before it is sent (the hub still decides). */
-export function ClaimsPreview({ claims }: { claims: TokenClaims }) {
-  const now = useNow();
-  return (
-    <Box
-      component="dl"
-      aria-label="Token claims"
-      sx={{
-        display: "grid",
-        gridTemplateColumns: "90px 1fr",
-        rowGap: 0.5,
-        m: 0,
-        fontSize: "0.85rem",
-      }}
-    >
-      <Box component="dt" sx={{ color: "text.secondary" }}>
-        sub
-      </Box>
-      <Box component="dd" sx={{ m: 0, fontFamily: monospace }}>
-        {claims.sub ?? "(none)"}
-      </Box>
-      <Box component="dt" sx={{ color: "text.secondary" }}>
-        roles
-      </Box>
-      <Box component="dd" sx={{ m: 0, fontFamily: monospace }}>
-        {claims.roles.join(", ") || "(none)"}
-      </Box>
-      <Box component="dt" sx={{ color: "text.secondary" }}>
-        res
-      </Box>
-      <Box component="dd" sx={{ m: 0, fontFamily: monospace }}>
-        {claims.res.join(", ")}
-      </Box>
-      <Box component="dt" sx={{ color: "text.secondary" }}>
-        expires
-      </Box>
-      <Box component="dd" sx={{ m: 0 }}>
-        {claims.expiresAt === null
-          ? "never (the hub will refuse a token without exp)"
-          : formatTimestamp(claims.expiresAt)}
-        {claims.expiresAt !== null && claims.expiresAt < now && " (already expired)"}
-      </Box>
-    </Box>
-  );
-}
 
 /** Paste a JWT; it is kept in this tab's sessionStorage and sent to the hub in `hello` only. */
 export function SignIn() {

@@ -5,6 +5,8 @@ import Skeleton from "@mui/material/Skeleton";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
 import { useTheme } from "@mui/material/styles";
+import { BarChart, type BarSeries } from "@mui/x-charts/BarChart";
+import { LineChart } from "@mui/x-charts/LineChart";
 import type { DeltaFrame, HistoryEntry, Status } from "@protocol/frames";
 import { useEffect, useMemo, useState } from "react";
 import { monospace, statusColor } from "../../app/theme";
@@ -70,34 +72,45 @@ function describeEntry(entry: HistoryEntry): string {
   return parts.length === 0 ? "refreshed" : parts.join(", ");
 }
 
+/**
+ * The status spans as one horizontal stacked bar: each span a segment as long as it lasted,
+ * in its status colour, named in the tooltip. The axis counts from the first span's start,
+ * so time before the first status change the deltas show stays blank on its left.
+ */
 function StatusBand({ spans, from, to }: { spans: Span[]; from: number; to: number }) {
   const theme = useTheme();
-  const width = Math.max(1, to - from);
+  const start = spans[0]?.from ?? from;
+  const series: BarSeries[] = spans.map((span) => ({
+    id: `${String(span.from)}-${span.status}`,
+    stack: "band",
+    data: [Math.max(0, span.to - span.from)],
+    color: statusColor(theme, span.status),
+    label: span.status,
+    valueFormatter: () =>
+      `from ${formatTimestamp(span.from)} for ${formatDuration(span.to - span.from)}`,
+  }));
   return (
-    <svg
+    <Box
       role="img"
       aria-label={`Status over time: ${spans.map((span) => span.status).join(", then ")}`}
-      viewBox="0 0 1000 24"
-      preserveAspectRatio="none"
-      style={{ width: "100%", height: 24, display: "block" }}
     >
-      {spans.map((span) => (
-        <rect
-          key={`${String(span.from)}-${span.status}`}
-          x={((span.from - from) / width) * 1000}
-          y={0}
-          width={Math.max(1, ((span.to - span.from) / width) * 1000)}
-          height={24}
-          fill={statusColor(theme, span.status)}
-          opacity={0.85}
-        >
-          <title>{`${span.status} from ${formatTimestamp(span.from)} for ${formatDuration(span.to - span.from)}`}</title>
-        </rect>
-      ))}
-    </svg>
+      <BarChart
+        layout="horizontal"
+        height={28}
+        margin={0}
+        hideLegend
+        skipAnimation
+        axisHighlight={{ y: "none" }}
+        xAxis={[{ min: from - start, max: Math.max(1, to - start), position: "none" }]}
+        yAxis={[{ scaleType: "band", data: ["status"], position: "none", categoryGapRatio: 0 }]}
+        series={series}
+        slotProps={{ tooltip: { trigger: "item" } }}
+      />
+    </Box>
   );
 }
 
+/** A numeric field over time, a point per delta that set it, over the same span as the band. */
 function FieldLine({
   deltas,
   field,
@@ -118,44 +131,36 @@ function FieldLine({
   const values = points.map((point) => point.value);
   const low = Math.min(...values);
   const high = Math.max(...values);
-  const span = high - low || 1;
-  const width = Math.max(1, to - from);
-  const path = points
-    .map((point, index) => {
-      const x = ((point.at - from) / width) * 1000;
-      const y = 76 - ((point.value - low) / span) * 72;
-      return `${index === 0 ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`;
-    })
-    .join(" ");
   return (
-    <Box sx={{ position: "relative" }}>
-      <svg
-        role="img"
-        aria-label={`${field} from ${String(low)} to ${String(high)}`}
-        viewBox="0 0 1000 80"
-        preserveAspectRatio="none"
-        style={{ width: "100%", height: 80, display: "block" }}
-      >
-        <path
-          d={path}
-          fill="none"
-          stroke={theme.palette.primary.main}
-          strokeWidth={2}
-          vectorEffect="non-scaling-stroke"
-        />
-      </svg>
-      <Typography
-        variant="caption"
-        sx={{ position: "absolute", top: 0, left: 4, color: "text.secondary" }}
-      >
-        {high}
-      </Typography>
-      <Typography
-        variant="caption"
-        sx={{ position: "absolute", bottom: 0, left: 4, color: "text.secondary" }}
-      >
-        {low}
-      </Typography>
+    <Box role="img" aria-label={`${field} from ${String(low)} to ${String(high)}`}>
+      <LineChart
+        height={140}
+        margin={{ top: 8, right: 12, bottom: 0, left: 0 }}
+        hideLegend
+        skipAnimation
+        xAxis={[
+          {
+            scaleType: "time",
+            data: points.map((point) => new Date(point.at)),
+            min: new Date(from),
+            max: new Date(Math.max(to, from + 1)),
+            valueFormatter: (at: Date) => formatShortTimestamp(at.getTime()),
+            tickNumber: 3,
+          },
+        ]}
+        yAxis={[{ width: 44 }]}
+        series={[
+          {
+            label: field,
+            data: values,
+            color: theme.palette.primary.main,
+            // Samples, not a trend: straight lines between them, nothing smoothed in.
+            curve: "linear",
+            showMark: points.length <= 20,
+            valueFormatter: (value) => (value === null ? null : String(value)),
+          },
+        ]}
+      />
     </Box>
   );
 }

@@ -4,30 +4,47 @@ import Link from "@mui/material/Link";
 import Paper from "@mui/material/Paper";
 import Typography from "@mui/material/Typography";
 import { useTheme } from "@mui/material/styles";
+import { useMemo } from "react";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
 import { monospace, statusColor } from "../../app/theme";
 import { routeHref, useRoute } from "../../common/hashRoute";
 import { formatAge } from "../../common/time";
 import { useNow } from "../../common/useNow";
 import { selectClockOffsetMs } from "../../hub/hubSlice";
-import {
-  filterChanged,
-  selectResourcesNeedingAttention,
-  selectResourceTotal,
-  selectStatusCounts,
-  STATUS_ORDER,
-} from "../resources/resourcesSlice";
+import { selectFiringAlertCount } from "../alerts/alertEpisodes";
+import { useMonitoring } from "../monitoring/monitoringApi";
+import { filterChanged, STATUS_ORDER } from "../resources/resourcesSlice";
 import { StatusChip, statusIcons } from "../resources/StatusChip";
+import { RollupCards } from "../rollups/RollupCards";
+import {
+  ATTENTION_STATUSES,
+  selectMonitoredResources,
+  selectMonitoredStatusCounts,
+  selectResourcesNeedingAttention,
+} from "./monitoredResources";
 
 const ATTENTION_SHOWN = 15;
 
-/** Counts per status (down and stale first) and the resources that need a look now. */
+/**
+ * Counts per status (down and stale first), the hub's rollups, and the resources that need a
+ * look now: down, stale or degraded. The hub's alert resources are counted on the Alerts page
+ * instead (see `monitoredResources.ts`).
+ */
 export function OverviewPage() {
   const dispatch = useAppDispatch();
   const [, navigate] = useRoute();
-  const counts = useAppSelector(selectStatusCounts);
-  const total = useAppSelector(selectResourceTotal);
-  const attention = useAppSelector(selectResourcesNeedingAttention);
+  const counts = useAppSelector(selectMonitoredStatusCounts);
+  const total = useAppSelector(selectMonitoredResources).length;
+  const needingAttention = useAppSelector(selectResourcesNeedingAttention);
+  const { data: monitoring } = useMonitoring();
+  // A rollup restates its members too, and has its card above.
+  const attention = useMemo(() => {
+    const rollups = new Set(monitoring?.rollups.map((rollup) => rollup.resource));
+    return rollups.size === 0
+      ? needingAttention
+      : needingAttention.filter((resource) => !rollups.has(resource.resource));
+  }, [needingAttention, monitoring]);
+  const firingAlerts = useAppSelector(selectFiringAlertCount);
   const clockOffset = useAppSelector(selectClockOffsetMs);
   const now = useNow() + clockOffset;
   const theme = useTheme();
@@ -99,15 +116,24 @@ export function OverviewPage() {
         })}
       </Box>
 
-      <Typography variant="h2" sx={{ mt: 4, mb: 1 }}>
-        Needs attention
-      </Typography>
+      <RollupCards />
+
+      <Box sx={{ display: "flex", alignItems: "baseline", gap: 2, mt: 4, mb: 1 }}>
+        <Typography variant="h2">Needs attention</Typography>
+        {firingAlerts > 0 && (
+          <Link href={routeHref({ view: "alerts" })} data-testid="firing-alerts-link">
+            {firingAlerts === 1
+              ? "1 alert firing"
+              : `${firingAlerts.toLocaleString()} alerts firing`}
+          </Link>
+        )}
+      </Box>
       {attention.length === 0 ? (
-        <Typography color="text.secondary">Nothing is down or stale.</Typography>
+        <Typography color="text.secondary">Nothing is down, stale or degraded.</Typography>
       ) : (
         <Paper
           component="ul"
-          aria-label="Down and stale resources"
+          aria-label="Resources needing attention"
           sx={{ listStyle: "none", p: 0, m: 0 }}
         >
           {attention.slice(0, ATTENTION_SHOWN).map((resource) => (
@@ -143,11 +169,13 @@ export function OverviewPage() {
               <Link
                 component="button"
                 onClick={() => {
-                  dispatch(filterChanged({ statuses: ["down", "stale"], pattern: "", search: "" }));
+                  dispatch(
+                    filterChanged({ statuses: [...ATTENTION_STATUSES], pattern: "", search: "" }),
+                  );
                   navigate({ view: "resources", resource: null });
                 }}
               >
-                All {attention.length.toLocaleString()} down or stale resources
+                All {attention.length.toLocaleString()} down, stale or degraded resources
               </Link>
             </Box>
           )}

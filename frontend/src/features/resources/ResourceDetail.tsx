@@ -15,28 +15,19 @@ import Typography from "@mui/material/Typography";
 import { useState, type ReactNode } from "react";
 import { useAppSelector } from "../../app/hooks";
 import { monospace } from "../../app/theme";
+import { Fact } from "../../common/Fact";
 import { routeHref } from "../../common/hashRoute";
 import { describeRestError } from "../../common/restApi";
 import { formatAge, formatDuration, formatTimestamp } from "../../common/time";
 import { useNow } from "../../common/useNow";
 import { selectCanPublish, selectClockOffsetMs, selectIsAdmin } from "../../hub/hubSlice";
 import { HistoryChart } from "../history/HistoryChart";
+import { useMonitoring } from "../monitoring/monitoringApi";
+import { ProbeSummary } from "../monitoring/ProbeSummary";
+import { ResourceUptime } from "../uptime/ResourceUptime";
 import { useDeleteResourceMutation } from "./resourcesApi";
 import { selectResourceById, type Resource } from "./resourcesSlice";
 import { StatusChip } from "./StatusChip";
-
-function Fact({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <>
-      <Box component="dt" sx={{ color: "text.secondary" }}>
-        {label}
-      </Box>
-      <Box component="dd" sx={{ m: 0, minWidth: 0, overflowWrap: "anywhere" }}>
-        {children}
-      </Box>
-    </>
-  );
-}
 
 /** "expires in 12 s", or how long ago the TTL ran out (the hub then marks it stale). */
 export function describeTtl(resource: Resource, hubNow: number): string {
@@ -121,9 +112,14 @@ function DeleteButton({ resource }: { resource: string }) {
   );
 }
 
-/** Everything about one resource: status, fields, labels, TTL, last change and history. */
+/**
+ * Everything about one resource: status, the hub's probe of it (if any), fields, labels, TTL,
+ * last change, uptime and history.
+ */
 export function ResourceDetail({ id, onClose }: { id: string; onClose: () => void }) {
   const resource = useAppSelector((state) => selectResourceById(state, id));
+  const { data: monitoring } = useMonitoring();
+  const probe = monitoring?.probes.find((candidate) => candidate.resource === id);
   const canPublish = useAppSelector(selectCanPublish);
   const isAdmin = useAppSelector(selectIsAdmin);
   const clockOffset = useAppSelector(selectClockOffsetMs);
@@ -191,6 +187,11 @@ export function ResourceDetail({ id, onClose }: { id: string; onClose: () => voi
             )}
             {isAdmin && <DeleteButton resource={resource.resource} />}
           </Box>
+          {probe !== undefined && (
+            <Section title="Probe">
+              <ProbeSummary probe={probe} resource={resource} />
+            </Section>
+          )}
           <Section title="State">
             <Box
               component="dl"
@@ -266,6 +267,9 @@ export function ResourceDetail({ id, onClose }: { id: string; onClose: () => voi
                 ))}
               </Box>
             )}
+          </Section>
+          <Section title="Uptime">
+            <ResourceUptime resource={resource.resource} />
           </Section>
           <Section title="History">
             <HistoryChart resource={resource} />

@@ -8,7 +8,6 @@ import {
   framesReceived,
   resourcesForgotten,
   selectResourceById,
-  selectResourcesNeedingAttention,
   selectStatusCounts,
   selectVisibleResourceIds,
 } from "./resourcesSlice";
@@ -206,13 +205,6 @@ describe("resource selectors", () => {
     const before = selectVisibleResourceIds(store.getState());
     store.dispatch(framesReceived([delta("svc/db", 2, { fields: { engine: "postgres 17" } })]));
     expect(selectVisibleResourceIds(store.getState())).toBe(before);
-  });
-
-  it("lists down and stale resources, most recent change first", () => {
-    expect(selectResourcesNeedingAttention(store.getState()).map((r) => r.resource)).toEqual([
-      "host/web-1",
-      "svc/api",
-    ]);
   });
 });
 

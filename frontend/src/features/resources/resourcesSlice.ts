@@ -219,11 +219,14 @@ const severity = Object.fromEntries(STATUS_ORDER.map((status, rank) => [status, 
 
 export type StatusCounts = Record<Status, number>;
 
-export const selectStatusCounts = createSelector([selectAllResources], (all): StatusCounts => {
+/** How many of `resources` are in each status. */
+export function countByStatus(resources: readonly Resource[]): StatusCounts {
   const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as StatusCounts;
-  for (const resource of all) counts[resource.status] += 1;
+  for (const resource of resources) counts[resource.status] += 1;
   return counts;
-});
+}
+
+export const selectStatusCounts = createSelector([selectAllResources], countByStatus);
 
 const byResourceId = (a: Resource, b: Resource) =>
   a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0;
@@ -272,13 +275,6 @@ export const selectVisibleResourceIds = createSelector(
     return shown.map((resource) => resource.resource);
   },
   { memoizeOptions: { resultEqualityCheck: isSameList } },
-);
-
-/** Down and stale resources, most recently changed first: what an operator looks at first. */
-export const selectResourcesNeedingAttention = createSelector([selectAllResources], (all) =>
-  all
-    .filter((resource) => resource.status === "down" || resource.status === "stale")
-    .sort(comparators.updated_at),
 );
 
 /** Resources matching `pattern`, sorted by id (the system page uses `hub/**`). */
