@@ -560,7 +560,8 @@ async fn reconnect(hub: &TestHub, viewer: &mut Viewer) -> Result<(), String> {
     Ok(())
 }
 
-/// Moves the clock past every TTL and waits until the hub has marked them stale.
+/// Moves the clock past every TTL and waits until the hub has marked them stale
+/// (a resource in maintenance never goes stale).
 async fn expire(
     hub: &TestHub,
     clock: &Clock,
@@ -573,6 +574,7 @@ async fn expire(
         if !(entry.exists
             && entry.ttl
             && entry.status != Status::Stale
+            && entry.status != Status::Maintenance
             && entry.updated_at + TTL_MS <= now)
         {
             continue;

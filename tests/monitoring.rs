@@ -243,6 +243,16 @@ async fn a_probe_follows_its_target_and_a_closed_port_is_down() {
         "the error is removed: {back}"
     );
 
+    // Deleting a probed resource: the next check creates it again (the file wins).
+    let deleted = http()
+        .delete(format!("{base}/api/v1/resources/svc/web"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let again = wait_until(&base, "svc/web", "created again", status_is("up")).await;
+    assert!(again["seq"].as_u64() > back["seq"].as_u64(), "{again}");
+
     let db = wait_until(&base, "svc/db", "down", status_is("down")).await;
     assert!(
         db["fields"]["error"]

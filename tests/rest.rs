@@ -635,6 +635,7 @@ async fn every_openapi_path_parameter_is_in_its_template_and_the_others_are_opti
         "get /api/v1/resources?cursor",
         "get /api/v1/history/{id}?since",
         "get /api/v1/history/{id}?limit",
+        "get /api/v1/uptime/{id}?days",
     ]
     .map(String::from)
     .into();

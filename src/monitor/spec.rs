@@ -213,7 +213,9 @@ impl At<'_> {
             Some(other) => {
                 return Err(self.error(
                     key,
-                    format!("`{text}`: the scheme `{other}` is not supported; use http:// or https://"),
+                    format!(
+                        "`{text}`: the scheme `{other}` is not supported; use http:// or https://"
+                    ),
                 ));
             }
             None => {
