@@ -85,7 +85,71 @@ async fn run(ops: Vec<Op>) -> Result<(), String> {
             }
         }
     }
-    // Expected: each installed rollup counts its members (rollups among them).
+    let expected = recount(&statuses, installed);
+    let deadline = Instant::now() + secs(10);
+    for (resource, counts) in &expected {
+        loop {
+            let seen = fetch(&hub, resource).await;
+            let matches = seen.as_ref().is_some_and(|fields| {
+                Status::ALL
+                    .iter()
+                    .enumerate()
+                    .all(|(i, s)| fields[s.as_str()] == counts[i])
+                    && fields["total"] == counts[6]
+            });
+            if matches {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{resource} shows {seen:?}, a recount gives {counts:?} (up, degraded, down, unknown, stale, maintenance, total) after {ops:?}"
+                ));
+            }
+            actix_web::rt::time::sleep(ms(50)).await;
+        }
+    }
+    check_alerts(&hub, &statuses, deadline, &ops).await?;
+    hub.stop().await;
+    Ok(())
+}
+
+/// Every alert resource says firing exactly for the members that are down.
+async fn check_alerts(
+    hub: &TestHub,
+    statuses: &BTreeMap<&str, Status>,
+    deadline: Instant,
+    ops: &[Op],
+) -> Result<(), String> {
+    for member in MEMBERS.iter().filter(|m| m.starts_with("m/")) {
+        let id = fillstack_protocol::ResourceId::parse(member).unwrap();
+        let alert = fillstack::monitor::alert_resource("down", &id);
+        let firing = statuses.get(member) == Some(&Status::Down);
+        loop {
+            let shown = fetch_status(hub, alert.as_str()).await;
+            // A member never down has no alert resource; one that was shows `up`.
+            let ok = if firing {
+                shown.as_deref() == Some("down")
+            } else {
+                shown.as_deref() != Some("down")
+            };
+            if ok {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{alert} is {shown:?}, the member is {:?}, after {ops:?}",
+                    statuses.get(member)
+                ));
+            }
+            actix_web::rt::time::sleep(ms(50)).await;
+        }
+    }
+    Ok(())
+}
+
+/// What each installed rollup should show: its members counted per status (up,
+/// degraded, down, unknown, stale, maintenance, total), rollups among them.
+fn recount(statuses: &BTreeMap<&str, Status>, installed: u8) -> BTreeMap<String, [i64; 7]> {
     let mut expected: BTreeMap<String, [i64; 7]> = BTreeMap::new();
     let order = |s: Status| Status::ALL.iter().position(|x| *x == s).unwrap();
     let mut counted: BTreeMap<String, Status> = statuses
@@ -119,54 +183,7 @@ async fn run(ops: Vec<Op>) -> Result<(), String> {
         counted.insert((*resource).to_owned(), worst);
         expected.insert((*resource).to_owned(), counts);
     }
-    let deadline = Instant::now() + secs(10);
-    for (resource, counts) in &expected {
-        loop {
-            let seen = fetch(&hub, resource).await;
-            let matches = seen.as_ref().is_some_and(|fields| {
-                Status::ALL
-                    .iter()
-                    .enumerate()
-                    .all(|(i, s)| fields[s.as_str()] == counts[i])
-                    && fields["total"] == counts[6]
-            });
-            if matches {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "{resource} shows {seen:?}, a recount gives {counts:?} (up, degraded, down, unknown, stale, maintenance, total) after {ops:?}"
-                ));
-            }
-            actix_web::rt::time::sleep(ms(50)).await;
-        }
-    }
-    for member in MEMBERS.iter().filter(|m| m.starts_with("m/")) {
-        let id = fillstack_protocol::ResourceId::parse(member).unwrap();
-        let alert = fillstack::monitor::alert_resource("down", &id);
-        let firing = statuses.get(member) == Some(&Status::Down);
-        loop {
-            let shown = fetch_status(&hub, alert.as_str()).await;
-            // A member never down has no alert resource; one that was shows `up`.
-            let ok = if firing {
-                shown.as_deref() == Some("down")
-            } else {
-                shown.as_deref() != Some("down")
-            };
-            if ok {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "{alert} is {shown:?}, the member is {:?}, after {ops:?}",
-                    statuses.get(member)
-                ));
-            }
-            actix_web::rt::time::sleep(ms(50)).await;
-        }
-    }
-    hub.stop().await;
-    Ok(())
+    expected
 }
 
 async fn snapshot(hub: &TestHub, id: &str) -> Option<serde_json::Value> {
