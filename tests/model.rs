@@ -23,7 +23,6 @@ use fillstack_protocol::{
     ClientFrame, Codec, Pattern, PublishFrame, ResourceId, Scalar, ServerFrame, Status,
 };
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use support::*;
 
 const RESOURCES: [&str; 5] = ["svc/a", "svc/b", "svc/x/c", "host/d", "host/e"];
@@ -605,47 +604,18 @@ async fn expire(
 
 #[test]
 fn every_session_sees_the_models_state_whatever_the_sequence() {
-    let seed: u64 = std::env::var("FILLSTACK_MODEL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand_seed);
-    let cases = std::env::var("FILLSTACK_MODEL_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(48);
-    eprintln!("model test: seed {seed}, {cases} cases (replay with FILLSTACK_MODEL_SEED={seed})");
     if std::env::var_os("FILLSTACK_MODEL_LOG").is_some() {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(std::env::var("FILLSTACK_MODEL_LOG").unwrap_or_default())
             .with_writer(std::io::stderr)
             .try_init();
     }
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 200,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
-    let outcome = runner.run(&prop::collection::vec(op(), 1..40), |ops| {
-        actix_web::rt::System::new()
-            .block_on(async {
-                // A sequence that hangs is a failure too (a hub that stops answering).
-                actix_web::rt::time::timeout(secs(20), run(ops))
-                    .await
-                    .unwrap_or_else(|_| Err("the sequence did not finish within 20 s".into()))
-            })
-            .map_err(TestCaseError::fail)
-    });
-    if let Err(failure) = outcome {
-        panic!("model test failed (FILLSTACK_MODEL_SEED={seed}): {failure}");
-    }
-}
-
-fn rand_seed() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::time::SystemTime::now())
+    support::model::run_seeded(
+        "model test",
+        "FILLSTACK_MODEL",
+        48,
+        secs(20),
+        prop::collection::vec(op(), 1..40),
+        run,
+    );
 }

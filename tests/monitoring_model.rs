@@ -14,7 +14,6 @@ use std::time::Instant;
 use fillstack::monitor::spec::MonitorSpec;
 use fillstack_protocol::Status;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use support::{TestHub, fields, ms, secs};
 
 const MEMBERS: [&str; 6] = ["m/a", "m/b", "m/c/d", "m/a/b", "x/a", "x/b/c"];
@@ -169,17 +168,10 @@ fn recount(statuses: &BTreeMap<&str, Status>, installed: u8) -> BTreeMap<String,
                 counts[6] += 1;
             }
         }
-        let worst = [
-            Status::Down,
-            Status::Degraded,
-            Status::Stale,
-            Status::Unknown,
-            Status::Maintenance,
-            Status::Up,
-        ]
-        .into_iter()
-        .find(|s| counts[order(*s)] > 0)
-        .unwrap_or(Status::Unknown);
+        let worst = fillstack::monitor::rollup::WORST_FIRST
+            .into_iter()
+            .find(|s| counts[order(*s)] > 0)
+            .unwrap_or(Status::Unknown);
         counted.insert((*resource).to_owned(), worst);
         expected.insert((*resource).to_owned(), counts);
     }
@@ -209,40 +201,12 @@ async fn fetch_status(hub: &TestHub, id: &str) -> Option<String> {
 
 #[test]
 fn rollups_and_alerts_follow_their_members_whatever_the_sequence() {
-    let seed: u64 = std::env::var("FILLSTACK_MONITOR_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            use std::hash::{BuildHasher, RandomState};
-            RandomState::new().hash_one(std::time::SystemTime::now())
-        });
-    let cases = std::env::var("FILLSTACK_MONITOR_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(16);
-    eprintln!(
-        "monitoring model: seed {seed}, {cases} cases (replay with FILLSTACK_MONITOR_SEED={seed})"
+    support::model::run_seeded(
+        "monitoring model",
+        "FILLSTACK_MONITOR",
+        16,
+        secs(30),
+        prop::collection::vec(op(), 1..40),
+        run,
     );
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 100,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
-    let outcome = runner.run(&prop::collection::vec(op(), 1..40), |ops| {
-        actix_web::rt::System::new()
-            .block_on(async {
-                actix_web::rt::time::timeout(secs(30), run(ops))
-                    .await
-                    .unwrap_or_else(|_| Err("the sequence did not finish within 30 s".into()))
-            })
-            .map_err(TestCaseError::fail)
-    });
-    if let Err(failure) = outcome {
-        panic!("monitoring model failed (FILLSTACK_MONITOR_SEED={seed}): {failure}");
-    }
 }

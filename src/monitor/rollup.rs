@@ -16,7 +16,7 @@ use super::spec::RollupSpec;
 use crate::resource::state::Change;
 
 /// Worst first, as the contract orders them.
-const WORST_FIRST: [Status; 6] = [
+pub const WORST_FIRST: [Status; 6] = [
     Status::Down,
     Status::Degraded,
     Status::Stale,

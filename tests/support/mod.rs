@@ -14,6 +14,7 @@ use fillstack_loadtest::Client;
 use fillstack_protocol::{ClientFrame, Codec, FieldChanges, Scalar, ServerFrame};
 
 pub mod frames;
+pub mod model;
 
 /// The HS256 secret of `TestHub::builder().auth()`.
 pub const SECRET: &[u8] = b"test-secret-that-is-32-bytes-long";
