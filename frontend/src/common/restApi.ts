@@ -1,29 +1,33 @@
 /**
- * The hub's REST facade (`/api/v1/...`, same origin) for RTK Query. Endpoints are injected by
- * the features that use them (`history/historyApi.ts`, `resources/resourcesApi.ts`, ...).
- * Every request carries the session's token as `Authorization: Bearer`, when there is one.
+ * RTK Query's cache of the hub's REST reads, for the views that use it (resource detail:
+ * history, uptime, delete; system: status). Endpoints are injected by the features that use
+ * them (`history/historyApi.ts`, `resources/resourcesApi.ts`, ...); requests go through
+ * `rest.ts` like every other REST call.
+ *
+ * Only those views import this file, so RTK Query is loaded with them, not with the first
+ * page: loading this file adds the API's reducer and middleware to the store
+ * (`app/store.ts`, `injectLazyPart`). The overview's one REST read, the monitoring
+ * configuration, does not go through here (see `monitoring/monitoringApi.ts`).
  */
-import { createApi, fetchBaseQuery } from "@reduxjs/toolkit/query/react";
+import { createApi, type BaseQueryFn } from "@reduxjs/toolkit/query/react";
+import { injectLazyPart } from "../app/store";
+import { restRequest, type RestError, type RestRequest } from "./rest";
 
 interface WithToken {
   auth: { token: string | null };
 }
 
+const baseQuery: BaseQueryFn<RestRequest, unknown, RestError> = (request, { getState, signal }) =>
+  restRequest(request, (getState() as WithToken).auth.token, signal);
+
 export const restApi = createApi({
   reducerPath: "restApi",
-  baseQuery: fetchBaseQuery({
-    // Absolute, same origin: a Request built from a bare path fails outside a browser (tests).
-    baseUrl: `${window.location.origin}/api/v1/`,
-    prepareHeaders(headers, { getState }) {
-      const { token } = (getState() as WithToken).auth;
-      if (token !== null) headers.set("Authorization", `Bearer ${token}`);
-      headers.set("Accept", "application/json");
-      return headers;
-    },
-  }),
+  baseQuery,
   tagTypes: ["History"],
   endpoints: () => ({}),
 });
+
+injectLazyPart(restApi);
 
 /**
  * A resource id as a URL path. Valid ids only hold `A-Za-z0-9_.:-` and `/`, which travel as
@@ -31,29 +35,4 @@ export const restApi = createApi({
  */
 export function resourcePath(resource: string): string {
   return resource.replace(/[^A-Za-z0-9_.:/-]/g, encodeURIComponent);
-}
-
-/** A short, human sentence for a failed REST request (RTK Query's error shape). */
-export function describeRestError(error: unknown): string {
-  if (typeof error !== "object" || error === null || !("status" in error)) {
-    return "the request failed";
-  }
-  const { status } = error;
-  const message = "data" in error ? restErrorMessage(error.data) : null;
-  if (typeof status === "number") {
-    return message === null
-      ? `the hub answered ${String(status)}`
-      : `${String(status)}: ${message}`;
-  }
-  return typeof status === "string" && status === "FETCH_ERROR"
-    ? "the hub could not be reached"
-    : "the hub sent an answer the dashboard could not read";
-}
-
-/** The `message` of the contract's REST error body `{"error": {"code", "message"}}`. */
-function restErrorMessage(body: unknown): string | null {
-  if (typeof body !== "object" || body === null || !("error" in body)) return null;
-  const { error } = body;
-  if (typeof error !== "object" || error === null || !("message" in error)) return null;
-  return typeof error.message === "string" ? error.message : null;
 }

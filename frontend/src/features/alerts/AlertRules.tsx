@@ -3,7 +3,7 @@ import Box from "@mui/material/Box";
 import Paper from "@mui/material/Paper";
 import Typography from "@mui/material/Typography";
 import { monospace } from "../../app/theme";
-import { describeRestError } from "../../common/restApi";
+import { describeRestError } from "../../common/rest";
 import { formatDuration } from "../../common/time";
 import { isMissingRoute, useMonitoring, type AlertRule } from "../monitoring/monitoringApi";
 

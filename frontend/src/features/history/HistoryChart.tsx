@@ -10,7 +10,7 @@ import { LineChart } from "@mui/x-charts/LineChart";
 import type { DeltaFrame, HistoryEntry, Status } from "@protocol/frames";
 import { useEffect, useMemo, useState } from "react";
 import { monospace, statusColor } from "../../app/theme";
-import { describeRestError } from "../../common/restApi";
+import { describeRestError } from "../../common/rest";
 import { formatDuration, formatShortTimestamp, formatTimestamp } from "../../common/time";
 import { useNow } from "../../common/useNow";
 import type { Resource } from "../resources/resourcesSlice";

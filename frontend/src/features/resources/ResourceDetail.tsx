@@ -17,7 +17,7 @@ import { useAppSelector } from "../../app/hooks";
 import { monospace } from "../../app/theme";
 import { Fact } from "../../common/Fact";
 import { routeHref } from "../../common/hashRoute";
-import { describeRestError } from "../../common/restApi";
+import { describeRestError } from "../../common/rest";
 import { formatAge, formatDuration, formatTimestamp } from "../../common/time";
 import { useNow } from "../../common/useNow";
 import { selectCanPublish, selectClockOffsetMs, selectIsAdmin } from "../../hub/hubSlice";

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { delta, snapshot } from "../../test/frames";
 import { renderWithProviders } from "../../test/renderWithProviders";
 import { answerRestRoutes, requestedPaths } from "../../test/restRoutes";
-import { monitoringApi } from "../monitoring/monitoringApi";
+import { selectMonitoring } from "../monitoring/monitoringApi";
 import { framesReceived } from "../resources/resourcesSlice";
 import { RollupCards } from "./RollupCards";
 
@@ -20,8 +20,6 @@ const servicesRollup = snapshot("rollup/services", {
   status: "down",
   fields: { up: 3, degraded: 1, down: 1, unknown: 0, stale: 0, maintenance: 0, total: 5 },
 });
-
-const selectMonitoring = monitoringApi.endpoints.getMonitoring.select(undefined);
 
 afterEach(() => {
   window.location.hash = "";

@@ -1,18 +1,21 @@
-import Alert from "@mui/material/Alert";
 import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import Link from "@mui/material/Link";
 import Paper from "@mui/material/Paper";
 import Typography from "@mui/material/Typography";
 import { useTheme } from "@mui/material/styles";
+import { lazy, Suspense } from "react";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
 import { monospace, statusColor } from "../../app/theme";
 import { routeHref, useRoute } from "../../common/hashRoute";
-import { describeRestError } from "../../common/restApi";
+import { describeRestError } from "../../common/rest";
 import { isMissingRoute, useMonitoring, type Rollup } from "../monitoring/monitoringApi";
 import { filterChanged, selectResourceById, STATUS_ORDER } from "../resources/resourcesSlice";
 import { StatusChip, statusIcons } from "../resources/StatusChip";
 import { readRollupCounts } from "./rollupCounts";
+
+/** Shown only when the request fails: MUI's Alert loads then, not with the first page. */
+const Alert = lazy(() => import("@mui/material/Alert"));
 
 function RollupCard({ rollup }: { rollup: Rollup }) {
   const dispatch = useAppDispatch();
@@ -120,9 +123,11 @@ export function RollupCards() {
   const { data, error } = useMonitoring();
   if (error !== undefined) {
     return isMissingRoute(error) ? null : (
-      <Alert severity="info" variant="outlined" sx={{ mt: 3 }}>
-        Rollups are not available: {describeRestError(error)}.
-      </Alert>
+      <Suspense fallback={null}>
+        <Alert severity="info" variant="outlined" sx={{ mt: 3 }}>
+          Rollups are not available: {describeRestError(error)}.
+        </Alert>
+      </Suspense>
     );
   }
   if (data === undefined || data === null || data.rollups.length === 0) return null;

@@ -6,7 +6,7 @@ import type { ReactNode } from "react";
 import { useAppSelector } from "../../app/hooks";
 import { monospace } from "../../app/theme";
 import { routeHref } from "../../common/hashRoute";
-import { describeRestError } from "../../common/restApi";
+import { describeRestError } from "../../common/rest";
 import { formatAge, formatDuration } from "../../common/time";
 import { useNow } from "../../common/useNow";
 import {

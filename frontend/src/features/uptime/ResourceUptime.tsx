@@ -4,7 +4,7 @@ import Skeleton from "@mui/material/Skeleton";
 import Typography from "@mui/material/Typography";
 import { useTheme } from "@mui/material/styles";
 import { statusColor } from "../../app/theme";
-import { describeRestError } from "../../common/restApi";
+import { describeRestError } from "../../common/rest";
 import {
   availabilityGrade,
   availabilityOf,
