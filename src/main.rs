@@ -183,8 +183,10 @@ fn token(args: TokenArgs) -> ExitCode {
 fn serve(args: ServeArgs) -> ExitCode {
     let filter =
         tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| "info".into());
+    // Colour codes only for a person at a terminal: a redirected log stays plain text.
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter);
     if args.log_format == "json" {
         logs.json()

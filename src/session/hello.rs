@@ -42,7 +42,7 @@ impl SessionActor {
                 })?;
                 let verified = verifier.verify(&token, now_ms() / 1000)?;
                 self.span.record("sub", verified.subject.as_str());
-                tracing::info!(session = %self.id, sub = %verified.subject, roles = ?verified.grants.roles(), "session authenticated");
+                tracing::debug!(session = %self.id, sub = %verified.subject, roles = ?verified.grants.roles(), "session authenticated");
                 expires_at = Some(verified.expires_at);
                 verified.grants
             }

@@ -353,7 +353,7 @@ impl Actor for SessionActor {
             .peer
             .map(|peer| peer.to_string())
             .unwrap_or_default();
-        tracing::info!(session = %self.id, %peer, codec = self.outbox.codec().subprotocol(), "session opened");
+        tracing::debug!(session = %self.id, %peer, codec = self.outbox.codec().subprotocol(), "session opened");
         let writer = Writer {
             outbox: self.outbox.clone(),
             socket: self.socket.clone(),
@@ -382,7 +382,8 @@ impl Actor for SessionActor {
         let span = self.span.clone();
         let _in_session = span.enter();
         self.sessions_gauge().dec();
-        tracing::info!(
+        // Debug, not info: 10 000 reconnecting clients would write 20 000 lines.
+        tracing::debug!(
             session = %self.id,
             subscriptions = self.subscriptions.patterns.len(),
             "session closed"
