@@ -465,6 +465,25 @@ impl Hub {
         self.inner.resources.len()
     }
 
+    /// Asks the actor of an existing resource (see [`crate::resource::ask`]);
+    /// `not_found` when it has none, or when it retired (a resource deleted a
+    /// while ago) between being found and being asked.
+    pub async fn ask<T, M>(
+        &self,
+        id: &ResourceId,
+        make: impl FnOnce(crate::resource::messages::Reply<T>) -> M,
+    ) -> Result<T, Rejection>
+    where
+        M: actix::Message<Result = ()> + Send + 'static,
+        ResourceActor: actix::Handler<M>,
+    {
+        let actor = self.find(id).ok_or_else(|| Rejection::not_found(id))?;
+        match crate::resource::ask(&actor, make).await {
+            Err(_) if self.find(id).is_none() => Err(Rejection::not_found(id)),
+            outcome => outcome,
+        }
+    }
+
     /// The installed monitoring rules.
     pub fn rules(&self) -> Arc<Rules> {
         self.inner

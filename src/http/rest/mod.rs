@@ -244,11 +244,7 @@ pub async fn get_one(
 ) -> Result<HttpResponse, Rejection> {
     let id = resource_id(&id)?;
     authorize(&request, &state)?.allow(Action::Read, &id)?;
-    let actor = state
-        .hub
-        .find(&id)
-        .ok_or_else(|| Rejection::not_found(&id))?;
-    let snapshot = ask(&actor, |reply| TakeSnapshot { reply }).await?;
+    let snapshot = state.hub.ask(&id, |reply| TakeSnapshot { reply }).await?;
     let etag = format!("\"{}\"", snapshot.seq);
     let unchanged = request
         .headers()
@@ -319,11 +315,7 @@ pub async fn delete(
     let id = resource_id(&id)?;
     authorize(&request, &state)?.allow(Action::Delete, &id)?;
     state.hub.check_writable(&id)?;
-    let actor = state
-        .hub
-        .find(&id)
-        .ok_or_else(|| Rejection::not_found(&id))?;
-    ask(&actor, |reply| Remove { reply }).await?;
+    state.hub.ask(&id, |reply| Remove { reply }).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -344,16 +336,14 @@ pub async fn history(
     authorize(&request, &state)?.allow(Action::Read, &id)?;
     let since = number(&pairs, "since")?.unwrap_or(0);
     let limit = history_limit(number(&pairs, "limit")?)?;
-    let actor = state
+    let page = state
         .hub
-        .find(&id)
-        .ok_or_else(|| Rejection::not_found(&id))?;
-    let page = ask(&actor, |reply| ReadHistory {
-        since,
-        limit,
-        reply,
-    })
-    .await?;
+        .ask(&id, |reply| ReadHistory {
+            since,
+            limit,
+            reply,
+        })
+        .await?;
     let page = history_within_bound(
         body::Encoding::accepted(&request).codec(),
         id.to_string(),

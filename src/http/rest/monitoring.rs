@@ -13,7 +13,6 @@ use crate::error::Rejection;
 use crate::http::AppState;
 use crate::monitor::spec::{Check, Format};
 use crate::monitor::uptime::Report;
-use crate::resource::ask;
 use crate::resource::messages::ReadUptime;
 use crate::session::request::resource_id;
 
@@ -49,11 +48,10 @@ pub async fn uptime(
             "`days={days}` is out of range 1..=90"
         )));
     }
-    let actor = state
+    let report = state
         .hub
-        .find(&id)
-        .ok_or_else(|| Rejection::not_found(&id))?;
-    let report = ask(&actor, |reply| ReadUptime { days, reply }).await?;
+        .ask(&id, |reply| ReadUptime { days, reply })
+        .await?;
     Ok(body::reply(&request, StatusCode::OK, &report))
 }
 
