@@ -259,9 +259,16 @@ impl ResourceActor {
             let notices = self.observe_alert(index, now);
             self.after_alert(index, notices, ctx);
         }
-        self.monitoring
-            .alerts
-            .retain(|slot| slot.spec.is_some() || slot.sending || !slot.queue.is_empty());
+        // A pair whose rule is gone and that has nothing left to send leaves,
+        // and so does its stored record.
+        let (store, member) = (&self.store, &self.id);
+        self.monitoring.alerts.retain(|slot| {
+            let keep = slot.spec.is_some() || slot.sending || !slot.queue.is_empty();
+            if !keep {
+                let _ = store.put(&alert_key(member, &slot.name), None);
+            }
+            keep
+        });
         self.arm_alerts(ctx);
     }
 
