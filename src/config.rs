@@ -59,6 +59,8 @@ pub struct Config {
     /// Browser origins allowed on `/ws` and by CORS, besides the hub's own origin
     /// and localhost.
     pub allowed_origins: Vec<String>,
+    /// `Host` names answered besides loopback ones when no auth is configured.
+    pub allowed_hosts: Vec<String>,
     /// The configured `iss`, which minted tokens carry.
     pub auth_issuer: Option<String>,
     /// The configured `aud`, which minted tokens carry.
@@ -111,6 +113,7 @@ impl Default for Config {
             node_id: host_name(),
             auth: None,
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             auth_issuer: None,
             auth_audience: None,
             limits: None,
@@ -136,6 +139,7 @@ pub struct Overrides {
     pub node_id: Option<String>,
     pub auth: AuthOverrides,
     pub allowed_origins: Option<String>,
+    pub allowed_hosts: Option<String>,
 }
 
 /// Auth options as given on the command line or in the environment.
@@ -172,6 +176,7 @@ struct FileConfig {
     jwt_issuer: Option<String>,
     jwt_audience: Option<String>,
     allowed_origins: Option<Vec<String>>,
+    allowed_hosts: Option<Vec<String>>,
     limits: Option<crate::limits::LimitSettings>,
     #[serde(default)]
     probe: Vec<toml::Table>,
@@ -260,6 +265,14 @@ impl Config {
                 .filter(|o| !o.is_empty())
                 .collect(),
             None => file.allowed_origins.clone().unwrap_or_default(),
+        };
+        config.allowed_hosts = match overrides.allowed_hosts {
+            Some(list) => list
+                .split(',')
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            None => file.allowed_hosts.clone().unwrap_or_default(),
         };
         config.check()?;
         Ok(config)

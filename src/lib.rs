@@ -106,6 +106,7 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
         node: config.node_id.clone(),
         auth: config.auth.as_ref().map(|auth| auth.verifier.clone()),
         allowed_origins: Arc::new(config.allowed_origins.clone()),
+        allowed_hosts: Arc::new(config.allowed_hosts.clone()),
         limits: config.limits.map(limits::Limits::new),
     };
     if let Some(limits) = state.limits.clone() {

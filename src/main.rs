@@ -56,6 +56,9 @@ struct ConfigArgs {
     /// Browser origins allowed on /ws and by CORS, comma-separated (besides the hub's own and localhost)
     #[arg(long, env = "FILLSTACK_ALLOWED_ORIGINS")]
     allowed_origins: Option<String>,
+    /// With no auth configured, `Host` names answered besides loopback ones, comma-separated
+    #[arg(long, env = "FILLSTACK_ALLOWED_HOSTS")]
+    allowed_hosts: Option<String>,
     /// Allow a non-loopback --listen without auth (every client is admin)
     #[arg(long, env = "FILLSTACK_INSECURE_NO_AUTH")]
     insecure_no_auth: bool,
@@ -118,6 +121,7 @@ fn overrides(common: ConfigArgs) -> Overrides {
         data: common.data,
         insecure_no_auth: common.insecure_no_auth,
         allowed_origins: common.allowed_origins,
+        allowed_hosts: common.allowed_hosts,
         auth: AuthOverrides {
             jwt_secret_file: common.jwt_secret_file,
             jwt_secret: std::env::var("FILLSTACK_JWT_SECRET")

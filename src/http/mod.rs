@@ -11,6 +11,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 pub(crate) mod framing;
+pub mod gate;
 pub mod origin;
 pub mod rest;
 mod spa;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub auth: Option<crate::auth::TokenVerifier>,
     /// Browser origins allowed besides the hub's own and localhost.
     pub allowed_origins: Arc<Vec<String>>,
+    /// `Host` names answered besides loopback ones when no auth is configured.
+    pub allowed_hosts: Arc<Vec<String>>,
     /// Rate limits, when on.
     pub limits: Option<Arc<crate::limits::Limits>>,
 }
@@ -50,8 +53,9 @@ pub fn bind(
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(actix_web::middleware::from_fn(request_span))
+            .wrap(actix_web::middleware::from_fn(gate::gate))
             .wrap(cors(allowed.clone()))
+            .wrap(actix_web::middleware::from_fn(request_span))
             .app_data(data.clone())
             .route("/ws", web::get().to(ws::upgrade))
             .route("/healthz", web::get().to(healthz))

@@ -100,6 +100,11 @@ impl TestHubBuilder {
         self
     }
 
+    pub fn allowed_hosts(mut self, hosts: &[&str]) -> Self {
+        self.config.allowed_hosts = hosts.iter().map(|h| (*h).to_owned()).collect();
+        self
+    }
+
     pub fn allowed_origins(mut self, origins: &[&str]) -> Self {
         self.config.allowed_origins = origins.iter().map(|o| (*o).to_owned()).collect();
         self

@@ -47,10 +47,16 @@ impl Encoding {
         }
     }
 
-    /// What the client sent; anything but JSON or MessagePack is 415.
+    /// What the client sent; anything but JSON or MessagePack is 415, and so is
+    /// a body with no `Content-Type` (a cross-site page can send one without a
+    /// preflight; it cannot send `application/json` without one).
     fn of_body(request: &HttpRequest) -> Result<Self, Rejection> {
         let Some(value) = request.headers().get(CONTENT_TYPE) else {
-            return Ok(Self::Json);
+            return Err(Rejection::new(
+                ErrorCode::BadFrame,
+                "a request body needs a Content-Type: application/json or application/msgpack",
+            )
+            .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
         };
         let media = value
             .to_str()
@@ -61,7 +67,7 @@ impl Encoding {
             .trim()
             .to_ascii_lowercase();
         match media.as_str() {
-            "application/json" | "" => Ok(Self::Json),
+            "application/json" => Ok(Self::Json),
             MSGPACK => Ok(Self::MsgPack),
             other => Err(Rejection::new(
                 ErrorCode::BadFrame,
