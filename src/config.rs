@@ -258,22 +258,8 @@ impl Config {
         }
         config.insecure_no_auth =
             overrides.insecure_no_auth || file.insecure_no_auth.unwrap_or(false);
-        config.allowed_origins = match overrides.allowed_origins {
-            Some(list) => list
-                .split(',')
-                .map(|o| o.trim().to_owned())
-                .filter(|o| !o.is_empty())
-                .collect(),
-            None => file.allowed_origins.clone().unwrap_or_default(),
-        };
-        config.allowed_hosts = match overrides.allowed_hosts {
-            Some(list) => list
-                .split(',')
-                .map(|h| h.trim().to_owned())
-                .filter(|h| !h.is_empty())
-                .collect(),
-            None => file.allowed_hosts.clone().unwrap_or_default(),
-        };
+        config.allowed_origins = list(overrides.allowed_origins, file.allowed_origins.clone());
+        config.allowed_hosts = list(overrides.allowed_hosts, file.allowed_hosts.clone());
         config.check()?;
         Ok(config)
     }
@@ -437,6 +423,18 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })?;
     toml::from_str(&text)
         .map_err(|e| ConfigError::new("--config", format!("{}: {}", path.display(), e.message())))
+}
+
+/// A comma-separated list from a flag or its variable, else the file's list.
+fn list(given: Option<String>, file: Option<Vec<String>>) -> Vec<String> {
+    match given {
+        Some(list) => list
+            .split(',')
+            .map(|item| item.trim().to_owned())
+            .filter(|item| !item.is_empty())
+            .collect(),
+        None => file.unwrap_or_default(),
+    }
 }
 
 /// Parses `"500ms"`, `"10s"`, `"5m"`.
