@@ -49,8 +49,13 @@ pub struct Claims {
     /// `viewer`, `publisher`, `admin`.
     #[serde(default)]
     pub roles: Vec<String>,
-    /// Patterns the token may touch; absent means every resource.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Patterns the token may touch; absent means every resource. Present, it must be a
+    /// list: `"res": null` is refused rather than read as "everything".
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_list"
+    )]
     pub res: Option<Vec<String>>,
     /// Expiry, unix seconds (required: a token without it is refused as such).
     #[serde(default)]
@@ -180,7 +185,8 @@ impl TokenVerifier {
         };
         let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY.as_secs();
-        validation.validate_nbf = true;
+        // `nbf` is checked after decoding, once it is known to be before the year 9999.
+        validation.validate_nbf = false;
         let mut required = vec!["exp", "sub"];
         if let Some(issuer) = issuer {
             validation.set_issuer(&[issuer]);
@@ -217,7 +223,7 @@ impl TokenVerifier {
                 .ok_or_else(|| refuse("it has no `kid` and the hub verifies with a JWKS"))?;
             self.keys
                 .get(&Some(kid.clone()))
-                .ok_or_else(|| refuse(&format!("no key has kid `{kid}`")))?
+                .ok_or_else(|| refuse("no key of the JWKS has its `kid`"))?
         } else {
             self.keys
                 .get(&None)
@@ -227,7 +233,6 @@ impl TokenVerifier {
             jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|error| {
                 refuse(match error.kind() {
                     ErrorKind::ExpiredSignature => "it expired",
-                    ErrorKind::ImmatureSignature => "it is not valid yet (nbf)",
                     ErrorKind::InvalidSignature => "its signature does not match the hub's key",
                     ErrorKind::InvalidAlgorithm => {
                         "its algorithm is not the one the hub is configured for"
@@ -238,12 +243,32 @@ impl TokenVerifier {
                     ErrorKind::MissingRequiredClaim(claim) if claim == "aud" => "it has no aud",
                     ErrorKind::MissingRequiredClaim(claim) if claim == "iss" => "it has no iss",
                     ErrorKind::MissingRequiredClaim(_) => "it lacks a required claim",
+                    ErrorKind::Json(_) => {
+                        "its claims do not have the expected types (exp and nbf numbers, \
+                         res a list of patterns, roles a list)"
+                    }
                     _ => "it is not a valid JWT",
                 })
             })?;
+        if data.header.crit.is_some() {
+            // RFC 7515 4.1.11: a recipient that does not understand a listed extension
+            // must refuse the token; this hub understands none.
+            return Err(refuse(
+                "it lists critical header extensions (crit) the hub does not understand",
+            ));
+        }
         let claims = data.claims;
-        if claims.exp + LEEWAY.as_secs() < now_s {
+        if claims.exp > MAX_TIME_S || claims.nbf.is_some_and(|nbf| nbf > MAX_TIME_S) {
+            return Err(refuse("its exp or nbf is past the year 9999"));
+        }
+        if claims.exp.saturating_add(LEEWAY.as_secs()) < now_s {
             return Err(refuse("it expired"));
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now_s.saturating_add(LEEWAY.as_secs()))
+        {
+            return Err(refuse("it is not valid yet (nbf)"));
         }
         let grants = grants_of(&claims).map_err(|why| refuse(&why.to_string()))?;
         Ok(Verified {
@@ -252,6 +277,17 @@ impl TokenVerifier {
             expires_at: claims.exp,
         })
     }
+}
+
+/// 9999-12-31T23:59:59Z in unix seconds: the last instant a token's `exp` or `nbf` may
+/// name. Later ones are refused rather than carried into timers where they overflow.
+const MAX_TIME_S: u64 = 253_402_300_799;
+
+/// `res` when present: a list, never `null`.
+fn present_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    Vec::<String>::deserialize(deserializer).map(Some)
 }
 
 fn grants_of(claims: &Claims) -> Result<Grants, ClaimsError> {
@@ -515,6 +551,44 @@ mod tests {
         }
     }
 
+    /// Signs `claims` given as raw JSON, with `crit` in the header when given.
+    fn raw_token(claims: serde_json::Value, crit: Option<Vec<String>>) -> String {
+        let mut header = Header::new(Algorithm::HS256);
+        header.crit = crit;
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap()
+    }
+
+    #[test]
+    fn unknown_critical_headers_far_times_and_a_null_res_are_refused() {
+        let verifier = hs256();
+        let good = serde_json::json!({"sub": "a", "roles": ["viewer"], "exp": NOW + 60});
+        assert!(verifier.verify(&raw_token(good.clone(), None), NOW).is_ok());
+        assert!(
+            refusal(&verifier, &raw_token(good, Some(vec!["b64".into()])))
+                .contains("critical header extensions (crit)")
+        );
+        for (claim, value) in [
+            ("exp", serde_json::json!(MAX_TIME_S + 1)),
+            ("exp", serde_json::json!(u64::MAX - 2)),
+            ("nbf", serde_json::json!(u64::MAX)),
+        ] {
+            let mut claims = serde_json::json!({"sub": "a", "roles": ["viewer"], "exp": NOW + 60});
+            claims[claim] = value.clone();
+            let refused = refusal(&verifier, &raw_token(claims, None));
+            assert!(
+                refused.contains("past the year 9999"),
+                "{claim} = {value}: {refused}"
+            );
+        }
+        let last = serde_json::json!({"sub": "a", "roles": ["viewer"], "exp": MAX_TIME_S});
+        assert!(verifier.verify(&raw_token(last, None), NOW).is_ok());
+        let null_res =
+            serde_json::json!({"sub": "a", "roles": ["viewer"], "exp": NOW + 60, "res": null});
+        assert!(refusal(&verifier, &raw_token(null_res, None)).contains("res a list"));
+        let no_res = serde_json::json!({"sub": "a", "roles": ["viewer"], "exp": NOW + 60});
+        assert!(verifier.verify(&raw_token(no_res, None), NOW).is_ok());
+    }
+
     #[test]
     fn a_jwks_picks_the_key_by_kid_and_refuses_unknown_or_missing_kids() {
         let set: JwkSet = serde_json::from_value(serde_json::json!({"keys": [{
@@ -540,8 +614,10 @@ mod tests {
         assert!(verifier.verify(&sign(Some("k1")), NOW).is_ok());
         assert_eq!(
             refusal(&verifier, &sign(Some("k2"))),
-            "the token was refused: no key has kid `k2`"
+            "the token was refused: no key of the JWKS has its `kid`"
         );
+        let hostile = "<script>alert(1)</script>";
+        assert!(!refusal(&verifier, &sign(Some(hostile))).contains(hostile));
         assert!(refusal(&verifier, &sign(None)).contains("has no `kid`"));
     }
 

@@ -4,12 +4,12 @@
 //! path crosses no central actor and no global lock.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
 use actix::prelude::*;
 use dashmap::DashMap;
-use fillstack_protocol::{CloseCode, Pattern, ResourceId};
+use fillstack_protocol::{CloseCode, Pattern, ResourceId, Status};
 
 pub mod health;
 mod patterns;
@@ -24,24 +24,37 @@ use crate::monitor::spec::MonitorSpec;
 use crate::outbox::Outbox;
 use crate::resource::messages::{CheckTtl, Rejoin, SessionClosed, SessionId};
 use crate::resource::state::ResourceState;
-use crate::resource::{Monitoring, ResourceActor, Retire};
+use crate::resource::{Monitoring, Presence, ResourceActor, Retire};
 use crate::store::{Store, StoreError};
 
 /// Messages a resource actor may hold before senders wait (`send().await`) or
 /// are refused (`try_send`: a publish answers `unavailable`).
 const RESOURCE_MAILBOX: usize = 1024;
 
+/// Ids one list page examines at most (matching or not): a page whose filter
+/// matches little ends early with a cursor to go on, so its cost is bounded
+/// whatever the hub holds.
+pub const LIST_SCAN_BUDGET: usize = 10_000;
+
 #[derive(Clone)]
 struct ResourceEntry {
     actor: Addr<ResourceActor>,
-    live: Arc<AtomicBool>,
+    live: Arc<Presence>,
 }
 
 impl ResourceEntry {
     /// Whether the resource exists now (not deleted).
     fn is_live(&self) -> bool {
-        self.live.load(Ordering::Acquire)
+        self.live.is_live()
     }
+}
+
+/// One page of a list, found by [`Hub::list_page`].
+pub struct ListPage {
+    /// The resources to show, in id order, with their status when examined.
+    pub found: Vec<(ResourceId, Addr<ResourceActor>)>,
+    /// Where the next page starts (after this id), or `None` at the end.
+    pub next: Option<ResourceId>,
 }
 
 /// A handle to the hub's registries; cheap to clone.
@@ -168,7 +181,7 @@ impl Hub {
         let index =
             self.inner.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.inner.arbiters.len();
         crate::metrics::METRICS.actor_started(index);
-        let live = Arc::new(AtomicBool::new(state.exists));
+        let live = Arc::new(Presence::of(&state));
         let retire = retire(Arc::downgrade(&self.inner), id.clone(), live.clone());
         let monitoring = Monitoring::new(WeakHub(Arc::downgrade(&self.inner)), self.rules());
         let actor = prepare(
@@ -454,10 +467,62 @@ impl Hub {
         self.watchers().len()
     }
 
-    /// Every resource with an actor matching `pattern` (live or lately deleted),
-    /// in id order, for queries that read many resources.
-    pub fn resources_matching(&self, pattern: &Pattern) -> Vec<ResourceId> {
-        self.ids_matching(pattern)
+    /// Up to `limit` live resources after `after` that match `pattern` and `keep`
+    /// (given each one's id and status), examining at most `budget` ids: work in
+    /// proportion to the budget, not to the hub. When the budget runs out first,
+    /// `next` is the last id examined, so the caller's next page goes on from it.
+    pub fn list_page(
+        &self,
+        pattern: &Pattern,
+        after: Option<&ResourceId>,
+        limit: usize,
+        budget: usize,
+        keep: impl Fn(&ResourceId, Status) -> bool,
+    ) -> ListPage {
+        // Ids are copied out under the ordered lock, then looked up without it
+        // (lock order: shard before ordered).
+        let (ids, exhausted) = {
+            let ordered = self.ordered();
+            let prefix = pattern.prefix();
+            let start = match after {
+                Some(after) if after.as_str() >= prefix.as_str() => {
+                    std::ops::Bound::Excluded(after.as_str())
+                }
+                _ => std::ops::Bound::Included(prefix.as_str()),
+            };
+            let mut range = ordered
+                .range::<str, _>((start, std::ops::Bound::Unbounded))
+                .take_while(|id| id.as_str().starts_with(&prefix));
+            let ids: Vec<ResourceId> = range.by_ref().take(budget).cloned().collect();
+            (ids, range.next().is_none())
+        };
+        let mut found = Vec::new();
+        for (index, id) in ids.iter().enumerate() {
+            if !pattern.matches(id) {
+                continue;
+            }
+            let Some(entry) = self.inner.resources.get(id).map(|entry| entry.clone()) else {
+                continue;
+            };
+            let Some(status) = entry.live.status() else {
+                continue;
+            };
+            if keep(id, status) {
+                found.push((id.clone(), entry.actor));
+                if found.len() == limit {
+                    let more = index + 1 < ids.len() || !exhausted;
+                    return ListPage {
+                        next: more.then(|| id.clone()),
+                        found,
+                    };
+                }
+            }
+        }
+        let next = match exhausted {
+            true => None,
+            false => ids.last().cloned(),
+        };
+        ListPage { found, next }
     }
 
     /// Resources with an actor (live or lately deleted): what the registry holds.
@@ -646,7 +711,7 @@ async fn publish_rollup(hub: WeakHub, rollup: Arc<Rollup>) {
 
 /// What a retiring actor calls: it leaves the registry, unless another actor
 /// took its place meanwhile (the `live` flag is the actor's own).
-fn retire(hub: Weak<Inner>, id: ResourceId, live: Arc<AtomicBool>) -> Retire {
+fn retire(hub: Weak<Inner>, id: ResourceId, live: Arc<Presence>) -> Retire {
     Box::new(move || {
         let Some(inner) = hub.upgrade() else {
             return;

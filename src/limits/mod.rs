@@ -31,8 +31,14 @@ pub struct LimitSettings {
     pub publishes_per_session: u32,
     /// Patterns one session may subscribe at once.
     pub subscriptions_per_session: u32,
-    /// REST requests per second per token subject (per IP when anonymous).
+    /// REST requests per second per token subject, counted after the token verifies.
     pub rest_per_client: u32,
+    /// REST requests per second from one IP address, counted before any token is
+    /// looked at, so bad tokens cannot buy signature checks without limit.
+    pub rest_per_ip: u32,
+    /// Resources per second one session's `sub` and `unsub` may reach: a pattern
+    /// matching many resources is charged for each, and waits for budget.
+    pub sub_resources_per_session: u32,
     /// Refused frames in a row after which a session is closed 4008.
     pub abuse_after: u32,
 }
@@ -45,6 +51,8 @@ impl Default for LimitSettings {
             publishes_per_session: 200,
             subscriptions_per_session: 1000,
             rest_per_client: 200,
+            rest_per_ip: 200,
+            sub_resources_per_session: 10_000,
             abuse_after: 1000,
         }
     }
@@ -70,6 +78,7 @@ fn limited(what: &str, per_second: u32, wait: Duration) -> Rejection {
 pub struct Limits {
     settings: LimitSettings,
     upgrades: DefaultKeyedRateLimiter<IpAddr>,
+    rest_ips: DefaultKeyedRateLimiter<IpAddr>,
     rest: DefaultKeyedRateLimiter<String>,
 }
 
@@ -79,6 +88,7 @@ impl Limits {
         Arc::new(Self {
             settings,
             upgrades: DefaultKeyedRateLimiter::keyed(quota(settings.upgrades_per_ip)),
+            rest_ips: DefaultKeyedRateLimiter::keyed(quota(settings.rest_per_ip)),
             rest: DefaultKeyedRateLimiter::keyed(quota(settings.rest_per_client)),
         })
     }
@@ -99,9 +109,20 @@ impl Limits {
         })
     }
 
-    /// May this REST client (token subject, or IP) make another request now?
-    pub fn take_rest(&self, client: String) -> Result<(), Rejection> {
-        self.rest.check_key(&client).map_err(|until| {
+    /// May `ip` make another REST request now? Asked before any token is read.
+    pub fn take_rest_ip(&self, ip: IpAddr) -> Result<(), Rejection> {
+        self.rest_ips.check_key(&ip).map_err(|until| {
+            limited(
+                "REST requests from this address",
+                self.settings.rest_per_ip,
+                until.wait_time_from(DefaultClock::default().now()),
+            )
+        })
+    }
+
+    /// May this token subject make another REST request now?
+    pub fn take_rest(&self, subject: &str) -> Result<(), Rejection> {
+        self.rest.check_key(&subject.to_owned()).map_err(|until| {
             limited(
                 "REST requests of this client",
                 self.settings.rest_per_client,
@@ -114,12 +135,13 @@ impl Limits {
     /// a sweep of source addresses cannot grow memory without bound.
     pub fn forget_idle(&self) {
         self.upgrades.retain_recent();
+        self.rest_ips.retain_recent();
         self.rest.retain_recent();
     }
 
     /// Keys held (addresses and REST clients), for watching memory.
     pub fn tracked_keys(&self) -> usize {
-        self.upgrades.len() + self.rest.len()
+        self.upgrades.len() + self.rest_ips.len() + self.rest.len()
     }
 
     /// The per-session limiters for a new session.
@@ -128,6 +150,7 @@ impl Limits {
             settings: self.settings,
             frames: DefaultDirectRateLimiter::direct(quota(self.settings.frames_per_session)),
             publishes: DefaultDirectRateLimiter::direct(quota(self.settings.publishes_per_session)),
+            sub_work: Arc::new(SubWork::new(self.settings.sub_resources_per_session)),
             refused_in_a_row: 0,
         }
     }
@@ -138,7 +161,45 @@ pub struct SessionLimits {
     settings: LimitSettings,
     frames: DefaultDirectRateLimiter,
     publishes: DefaultDirectRateLimiter,
+    sub_work: Arc<SubWork>,
     refused_in_a_row: u32,
+}
+
+/// A session's budget of resources reached by `sub` and `unsub`, spent a chunk at
+/// a time by its control path (which waits when it runs out).
+pub struct SubWork {
+    per_second: u32,
+    limiter: DefaultDirectRateLimiter,
+}
+
+impl SubWork {
+    fn new(per_second: u32) -> Self {
+        Self {
+            per_second: per_second.max(1),
+            limiter: DefaultDirectRateLimiter::direct(quota(per_second)),
+        }
+    }
+
+    /// The most resources one chunk may reach: never more than the burst.
+    pub fn chunk(&self, most: usize) -> usize {
+        most.min(self.per_second as usize).max(1)
+    }
+
+    /// Spends `count` (at most [`SubWork::chunk`]), waiting until the budget has it.
+    pub async fn spend(&self, count: usize) {
+        let Some(count) = u32::try_from(count).ok().and_then(NonZeroU32::new) else {
+            return;
+        };
+        loop {
+            match self.limiter.check_n(count) {
+                Ok(Ok(())) | Err(_) => return,
+                Ok(Err(until)) => {
+                    let wait = until.wait_time_from(DefaultClock::default().now());
+                    tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+                }
+            }
+        }
+    }
 }
 
 /// What a session must do about a frame over its budget.
@@ -188,6 +249,11 @@ impl SessionLimits {
                 }
             }
         }
+    }
+
+    /// The budget its `sub` and `unsub` spend, per resource reached.
+    pub fn sub_work(&self) -> Arc<SubWork> {
+        self.sub_work.clone()
     }
 
     /// May the session hold `count + 1` subscriptions?

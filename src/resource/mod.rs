@@ -9,12 +9,12 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::Bytes;
-use fillstack_protocol::{Pattern, RemovedFrame, ResourceId, Seq, ServerFrame};
+use fillstack_protocol::{Pattern, RemovedFrame, ResourceId, Seq, ServerFrame, Status};
 
 pub mod messages;
 mod monitoring;
@@ -104,6 +104,44 @@ pub fn stopped() -> Rejection {
     )
 }
 
+/// A resource's status as the registry reads it without asking the actor: set by
+/// the actor at every durable change, `None` while the resource does not exist.
+/// Lists filter by it, so a page's scan costs an atomic load per id, not a message.
+#[derive(Debug, Default)]
+pub struct Presence(AtomicU8);
+
+impl Presence {
+    /// The presence of `state`.
+    pub fn of(state: &ResourceState) -> Self {
+        let presence = Self::default();
+        presence.set(state);
+        presence
+    }
+
+    /// Records `state`'s existence and status.
+    pub fn set(&self, state: &ResourceState) {
+        let code = match state.exists {
+            false => 0,
+            true => Status::ALL
+                .iter()
+                .position(|status| *status == state.status)
+                .map_or(0, |index| index as u8 + 1),
+        };
+        self.0.store(code, Ordering::Release);
+    }
+
+    /// The status, if the resource exists.
+    pub fn status(&self) -> Option<Status> {
+        let code = self.0.load(Ordering::Acquire);
+        Status::ALL.get(usize::from(code.checked_sub(1)?)).copied()
+    }
+
+    /// Whether the resource exists now.
+    pub fn is_live(&self) -> bool {
+        self.0.load(Ordering::Acquire) != 0
+    }
+}
+
 /// Called once when a deleted resource's actor leaves: takes it out of the registry.
 pub type Retire = Box<dyn FnOnce() + Send>;
 
@@ -114,8 +152,8 @@ pub struct ResourceActor {
     subscribers: HashMap<SessionId, Subscriber>,
     store: Store,
     clock: Clock,
-    /// Read by the registry to count live resources without asking the actor.
-    live: Arc<AtomicBool>,
+    /// Read by the registry to count and filter resources without asking the actor.
+    live: Arc<Presence>,
     ttl_timer: Option<SpawnHandle>,
     ttl_retry: Duration,
     retire_timer: Option<SpawnHandle>,
@@ -147,11 +185,11 @@ impl ResourceActor {
         state: ResourceState,
         store: Store,
         clock: Clock,
-        live: Arc<AtomicBool>,
+        live: Arc<Presence>,
         watchers: Vec<(SessionId, Outbox, Pattern)>,
         monitoring: Monitoring,
     ) -> Self {
-        live.store(state.exists, Ordering::Release);
+        live.set(&state);
         count_status(None, state.exists.then_some(state.status));
         let mut subscribers: HashMap<SessionId, Subscriber> = HashMap::new();
         for (session, outbox, pattern) in watchers {
@@ -291,7 +329,7 @@ impl ResourceActor {
         for applied in &durable.applied {
             self.monitor_applied(applied, ctx);
         }
-        self.live.store(self.committed().exists, Ordering::Release);
+        self.live.set(self.committed());
         for (seq, reply) in durable.ready {
             reply.send(Ok(seq));
         }

@@ -6,6 +6,7 @@
 //! pattern index and the resources' subscriber lists follow from what it does here.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -19,6 +20,7 @@ use super::answers::history_frame;
 use super::request::Request;
 use crate::error::Rejection;
 use crate::hub::Hub;
+use crate::limits::SubWork;
 use crate::outbox::Outbox;
 use crate::resource::messages::{ReadHistory, SessionId, Subscribe, TakeSnapshot, Unsubscribe};
 use crate::resource::{ResourceActor, Since, ask};
@@ -29,6 +31,31 @@ pub const CONTROL_QUEUE: usize = 256;
 /// Ids of `since` one session may hold pending (`more: true`) in all. The part
 /// that passes it is refused `too_large` and its pattern's pending map dropped.
 pub const MAX_PENDING_SINCE: usize = 100_000;
+
+/// Resources one `sub` or `unsub` messages at a time: the next chunk goes once
+/// these have handled theirs, so a pattern matching a million resources never
+/// floods the actors' mailboxes ahead of other clients' publishes.
+pub const SUB_CHUNK: usize = 256;
+
+/// Runs `step` over `items` a chunk at a time, each chunk charged to the session's
+/// `sub` budget first (when rate limits are on) and awaited before the next.
+async fn in_chunks<T, F, Fut>(items: Vec<T>, budget: Option<Arc<SubWork>>, step: F)
+where
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let size = budget
+        .as_ref()
+        .map_or(SUB_CHUNK, |budget| budget.chunk(SUB_CHUNK));
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let chunk: Vec<T> = items.by_ref().take(size).collect();
+        if let Some(budget) = &budget {
+            budget.spend(chunk.len()).await;
+        }
+        join_all(chunk.into_iter().map(&step)).await;
+    }
+}
 
 /// What a session subscribes to: live patterns and `since` parts still coming.
 #[derive(Debug, Default)]
@@ -233,6 +260,7 @@ impl SessionActor {
             session: self.id,
             outbox: self.outbox.clone(),
             pattern,
+            budget: self.sub_budget(),
         };
         Ok(Some(Box::pin(plan.run(matches.resources, since, trusted))))
     }
@@ -254,16 +282,28 @@ impl SessionActor {
         self.subscriptions.in_flight = Some(pattern.clone());
         let actors = self.hub.unwatch(self.id, pattern);
         let (session, pattern) = (self.id, pattern.clone());
+        let budget = self.sub_budget();
         Some(Box::pin(async move {
-            let sends = actors.into_iter().map(|(_, actor)| {
-                actor.send(Unsubscribe {
-                    session,
-                    pattern: pattern.clone(),
-                })
-            });
-            // A resource that stopped has no subscriber left to forget.
-            let _ = join_all(sends).await;
+            let pattern = &pattern;
+            in_chunks(actors, budget, |(_, actor)| async move {
+                // A resource that stopped has no subscriber left to forget.
+                let _ = actor
+                    .send(Unsubscribe {
+                        session,
+                        pattern: pattern.clone(),
+                    })
+                    .await;
+            })
+            .await;
         }))
+    }
+
+    /// The budget `sub` and `unsub` spend per resource, when rate limits are on.
+    fn sub_budget(&self) -> Option<Arc<SubWork>> {
+        self.credentials
+            .limits
+            .as_ref()
+            .map(|limits| limits.sub_work())
     }
 }
 
@@ -273,6 +313,7 @@ struct SubscribePlan {
     session: SessionId,
     outbox: Outbox,
     pattern: Pattern,
+    budget: Option<Arc<SubWork>>,
 }
 
 impl SubscribePlan {
@@ -304,7 +345,7 @@ impl SubscribePlan {
             }
         }
         let plan = &self;
-        let sends = targets.into_iter().map(|(id, since, actor)| async move {
+        let send = |(id, since, actor): (ResourceId, Since, Addr<ResourceActor>)| async move {
             if actor.send(plan.subscribe(since)).await.is_ok() {
                 return;
             }
@@ -314,8 +355,8 @@ impl SubscribePlan {
                 _ if since == Since::Fresh => {}
                 _ => plan.removed(&id, 0),
             }
-        });
-        join_all(sends).await;
+        };
+        in_chunks(targets, self.budget.clone(), send).await;
     }
 
     fn subscribe(&self, since: Since) -> Subscribe {

@@ -116,18 +116,14 @@ pub struct HubStatus {
 }
 
 /// The grants of the request's bearer token (everything when no auth is configured).
-/// Also spends one request of the client's REST budget (per token subject, or per
-/// IP address when anonymous), when rate limits are on.
+/// When rate limits are on, spends one request of the caller's address budget before
+/// the token is read (a bad token costs a signature check, so it must be limited
+/// too), then one of the token subject's budget.
 fn authorize(request: &HttpRequest, state: &AppState) -> Result<Grants, Rejection> {
-    let peer = || {
-        request
-            .peer_addr()
-            .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
-    };
+    if let (Some(limits), Some(peer)) = (&state.limits, request.peer_addr()) {
+        limits.take_rest_ip(peer.ip())?;
+    }
     let Some(verifier) = &state.auth else {
-        if let Some(limits) = &state.limits {
-            limits.take_rest(peer())?;
-        }
         return Ok(Grants::admin());
     };
     let token = super::bearer_token(request).ok_or_else(|| {
@@ -138,7 +134,7 @@ fn authorize(request: &HttpRequest, state: &AppState) -> Result<Grants, Rejectio
     })?;
     let verified = verifier.verify(&token, crate::resource::now_ms() / 1000)?;
     if let Some(limits) = &state.limits {
-        limits.take_rest(format!("sub:{}", verified.subject))?;
+        limits.take_rest(&verified.subject)?;
     }
     Ok(verified.grants)
 }
@@ -179,49 +175,39 @@ pub async fn list(
     let grants = authorize(&request, &state)?;
     grants.allow_list()?;
     // A list shows what the token may read (amended "Auth"): a pattern wider than
-    // `res`, or partly outside it, is narrowed to `res`, never refused.
-    let mut ids = state.hub.resources_matching(&pattern);
-    ids.retain(|id| grants.covers(id));
-    let start = cursor.map_or(0, |cursor| ids.partition_point(|id| *id <= cursor));
-    let mut resources = Vec::new();
-    let mut examined = start;
-    for chunk in ids[start..].chunks(64) {
-        let asks = chunk.iter().map(|id| {
-            let actor = state.hub.find(id);
-            async move {
-                match actor {
-                    Some(actor) => ask(&actor, |reply| TakeSnapshot { reply }).await,
-                    None => Err(Rejection::not_found(id)),
-                }
-            }
-        });
-        for snapshot in futures_util::future::join_all(asks).await {
-            examined += 1;
-            // A deleted resource is left out; a busy one fails the page (503, retry)
-            // rather than be left out silently.
-            // An actor that retired between the scan and the ask (a resource
-            // deleted a while ago) is left out too.
+    // `res`, or partly outside it, is narrowed to `res`, never refused. A page
+    // examines at most LIST_SCAN_BUDGET ids; a sparse filter may end it early,
+    // with fewer than `limit` resources and a cursor to go on.
+    let page = state.hub.list_page(
+        &pattern,
+        cursor.as_ref(),
+        limit,
+        crate::hub::LIST_SCAN_BUDGET,
+        |id, current| grants.covers(id) && status.is_none_or(|status| status == current),
+    );
+    let mut resources = Vec::with_capacity(page.found.len());
+    for chunk in page.found.chunks(64) {
+        let asks = chunk
+            .iter()
+            .map(|(_, actor)| ask(actor, |reply| TakeSnapshot { reply }));
+        for (snapshot, (id, _)) in futures_util::future::join_all(asks)
+            .await
+            .into_iter()
+            .zip(chunk)
+        {
+            // A resource deleted since the scan is left out (its actor may have
+            // retired meanwhile); a busy one fails the page (503, retry) rather
+            // than be left out silently.
             let snapshot = match snapshot {
                 Err(rejection) if rejection.code == ErrorCode::NotFound => None,
-                Err(_) if state.hub.find(&ids[examined - 1]).is_none() => None,
+                Err(_) if state.hub.find(id).is_none() => None,
                 other => Some(other?),
             };
-            if let Some(snapshot) =
-                snapshot.filter(|s| status.is_none_or(|status| s.status == status))
-            {
-                resources.push(snapshot);
-                if resources.len() == limit {
-                    break;
-                }
-            }
-        }
-        if resources.len() == limit {
-            break;
+            // Its status may have changed since the scan: the filter holds for what is shown.
+            resources.extend(snapshot.filter(|s| status.is_none_or(|status| s.status == status)));
         }
     }
-    let next_cursor = (resources.len() == limit && examined < ids.len())
-        .then(|| resources.last().map(|last| last.resource.clone()))
-        .flatten();
+    let next_cursor = page.next.map(|id| id.to_string());
     Ok(body::reply(
         &request,
         StatusCode::OK,
