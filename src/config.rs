@@ -69,6 +69,8 @@ pub struct Config {
     pub health_interval: Duration,
     /// Rate limits; `None` when off (no auth and no `[limits]` in the file).
     pub limits: Option<crate::limits::LimitSettings>,
+    /// Quotas; they always apply (`[limits]` keys, with their defaults).
+    pub quotas: crate::limits::QuotaSettings,
     /// The hub's clock (the wall clock; tests move a manual one).
     pub clock: crate::clock::Clock,
     /// How long a deleted resource's actor stays before it leaves the registry.
@@ -117,6 +119,7 @@ impl Default for Config {
             auth_issuer: None,
             auth_audience: None,
             limits: None,
+            quotas: crate::limits::QuotaSettings::default(),
             health_interval: Duration::from_secs(5),
             clock: crate::clock::Clock::system(),
             retire_after: crate::resource::RETIRE_AFTER,
@@ -220,6 +223,10 @@ impl Config {
                 .or_else(|| file.jwt_audience.clone()),
             ..Self::default()
         };
+        config.quotas = file
+            .limits
+            .map(|limits| limits.quotas())
+            .unwrap_or_default();
         // With auth, limits are on with their defaults; without, only when configured.
         config.limits = file.limits.or_else(|| {
             config

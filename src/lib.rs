@@ -96,6 +96,7 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
         config.clock.clone(),
         config.retire_after,
         config.monitor.clone(),
+        limits::Quotas::new(config.quotas),
     )?;
     let draining = Arc::new(AtomicBool::new(false));
     let state = AppState {

@@ -127,7 +127,7 @@ async fn subscriptions_per_session_are_bounded() {
 async fn rest_clients_get_429_with_retry_after_and_upgrades_are_limited_per_address() {
     let hub = TestHub::builder()
         .limits(LimitSettings {
-            rest_per_client: 3,
+            rest_per_ip: 3,
             upgrades_per_ip: 2,
             ..LimitSettings::default()
         })

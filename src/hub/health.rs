@@ -64,7 +64,13 @@ pub fn report_every(hub: Hub, node: &str, every: Duration) -> tokio::task::JoinH
                     continue;
                 };
                 let actor = hub.find_or_create(&id);
-                if let Err(rejection) = ask(&actor, |reply| Publish { change, reply }).await {
+                if let Err(rejection) = ask(&actor, |reply| Publish {
+                    change,
+                    by: crate::limits::Writer::Hub,
+                    reply,
+                })
+                .await
+                {
                     tracing::warn!(resource = %id, message = %rejection.message, "hub health not recorded");
                 }
             }

@@ -18,6 +18,7 @@ use patterns::PatternIndex;
 
 use crate::clock::Clock;
 use crate::error::Rejection;
+use crate::limits::Quotas;
 use crate::monitor::Rules;
 use crate::monitor::rollup::Rollup;
 use crate::monitor::spec::MonitorSpec;
@@ -68,6 +69,8 @@ struct Inner {
     /// (a deleted resource's actor retires after `RETIRE_AFTER`; its seq stays in
     /// the store). Bounded by the resources that exist plus those deleted lately.
     resources: DashMap<ResourceId, ResourceEntry>,
+    /// What the resources and sessions hold of their quotas.
+    quotas: Arc<Quotas>,
     /// The same ids in order, so a pattern finds its matches by a range scan,
     /// not by reading every id. Written only when an actor starts or retires.
     ordered: RwLock<BTreeSet<ResourceId>>,
@@ -115,6 +118,7 @@ impl Hub {
         clock: Clock,
         retire_after: std::time::Duration,
         monitor: MonitorSpec,
+        quotas: Arc<Quotas>,
     ) -> Result<Self, StoreError> {
         assert!(
             !arbiters.is_empty(),
@@ -123,6 +127,7 @@ impl Hub {
         let hub = Self {
             inner: Arc::new(Inner {
                 resources: DashMap::new(),
+                quotas,
                 ordered: RwLock::default(),
                 watchers: RwLock::new(PatternIndex::default()),
                 arbiters,
@@ -190,6 +195,7 @@ impl Hub {
                 state,
                 self.inner.store.clone(),
                 self.inner.clock.clone(),
+                self.inner.quotas.clone(),
                 live.clone(),
                 watchers,
                 monitoring,
@@ -453,13 +459,14 @@ impl Hub {
         self.inner.sessions.len()
     }
 
-    /// Resources that exist now (deleted ones not counted).
+    /// Resources that exist now (deleted ones not counted), as the quota counts them.
     pub fn resource_count(&self) -> usize {
-        self.inner
-            .resources
-            .iter()
-            .filter(|entry| entry.is_live())
-            .count()
+        self.inner.quotas.resources()
+    }
+
+    /// The quotas' counts, shared with sessions.
+    pub fn quotas(&self) -> &Arc<Quotas> {
+        &self.inner.quotas
     }
 
     /// Registered (session, pattern) subscriptions.
@@ -696,6 +703,7 @@ async fn publish_rollup(hub: WeakHub, rollup: Arc<Rollup>) {
         let actor = current.find_or_create(&rollup.spec.resource);
         drop(current);
         let outcome = crate::resource::ask(&actor, |reply| crate::resource::messages::Publish {
+            by: crate::limits::Writer::Hub,
             change,
             reply,
         })

@@ -44,6 +44,7 @@ async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers
         crate::clock::Clock::system(),
         crate::resource::RETIRE_AFTER,
         crate::monitor::spec::MonitorSpec::default(),
+        crate::limits::Quotas::new(crate::limits::QuotaSettings::default()),
     )
     .unwrap();
     let resource = id("svc/fragile");
@@ -51,6 +52,7 @@ async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers
     assert_eq!(
         ask(&actor, |reply| Publish {
             change: up(),
+            by: crate::limits::Writer::Anonymous,
             reply
         })
         .await
@@ -84,9 +86,13 @@ async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers
         ..Change::default()
     };
     assert_eq!(
-        ask(&replacement, |reply| Publish { change, reply })
-            .await
-            .unwrap(),
+        ask(&replacement, |reply| Publish {
+            change,
+            by: crate::limits::Writer::Anonymous,
+            reply
+        })
+        .await
+        .unwrap(),
         2,
         "seq goes on from the store"
     );
@@ -108,6 +114,7 @@ async fn a_ttl_expiry_that_meets_a_full_commit_queue_is_retried_until_it_lands()
         clock.clone(),
         crate::resource::RETIRE_AFTER,
         crate::monitor::spec::MonitorSpec::default(),
+        crate::limits::Quotas::new(crate::limits::QuotaSettings::default()),
     )
     .unwrap();
     let resource = id("agent/7");
@@ -117,9 +124,13 @@ async fn a_ttl_expiry_that_meets_a_full_commit_queue_is_retried_until_it_lands()
         ..up()
     };
     assert_eq!(
-        ask(&actor, |reply| Publish { change, reply })
-            .await
-            .unwrap(),
+        ask(&actor, |reply| Publish {
+            change,
+            by: crate::limits::Writer::Anonymous,
+            reply
+        })
+        .await
+        .unwrap(),
         1
     );
     // The agent dies; when its TTL runs out, the store refuses every commit.

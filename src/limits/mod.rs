@@ -19,6 +19,10 @@ use serde::Deserialize;
 
 use crate::error::Rejection;
 
+pub mod quota;
+
+pub use quota::{QuotaSettings, Quotas, Writer};
+
 /// Budgets, per second with a burst; `[limits]` in the configuration file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -41,6 +45,23 @@ pub struct LimitSettings {
     pub sub_resources_per_session: u32,
     /// Refused frames in a row after which a session is closed 4008.
     pub abuse_after: u32,
+    /// Quota: resources that may exist in the hub (always applies).
+    pub resources_total: usize,
+    /// Quota: existing resources one token subject may have created.
+    pub resources_per_subject: usize,
+    /// Quota: live sessions one token subject may hold.
+    pub sessions_per_subject: usize,
+}
+
+impl LimitSettings {
+    /// The quotas of this table.
+    pub fn quotas(&self) -> QuotaSettings {
+        QuotaSettings {
+            resources_total: self.resources_total,
+            resources_per_subject: self.resources_per_subject,
+            sessions_per_subject: self.sessions_per_subject,
+        }
+    }
 }
 
 impl Default for LimitSettings {
@@ -54,6 +75,9 @@ impl Default for LimitSettings {
             rest_per_ip: 200,
             sub_resources_per_session: 10_000,
             abuse_after: 1000,
+            resources_total: QuotaSettings::default().resources_total,
+            resources_per_subject: QuotaSettings::default().resources_per_subject,
+            sessions_per_subject: QuotaSettings::default().sessions_per_subject,
         }
     }
 }

@@ -15,7 +15,7 @@ impl Handler<Publish> for ResourceActor {
 
     fn handle(&mut self, publish: Publish, ctx: &mut Context<Self>) {
         let started = Some(Instant::now());
-        match self.decide_and_commit(&publish.change, ctx) {
+        match self.decide_and_commit(&publish.change, &publish.by, ctx) {
             Ok(seq) => self.wait(seq, publish.reply, started),
             Err(rejection) => publish.reply.send(Err(rejection)),
         }
@@ -28,8 +28,21 @@ impl ResourceActor {
     pub(super) fn decide_and_commit(
         &mut self,
         change: &crate::resource::state::Change,
+        by: &crate::limits::Writer,
         ctx: &mut Context<Self>,
     ) -> Result<Seq, Rejection> {
+        // A creation takes its quota unit first; a refusal (or a change that fails
+        // to decide) gives it back as the unit drops.
+        let admitted = match self.pipeline.head().exists {
+            true => None,
+            false => match self.quotas.admit_resource(by) {
+                Ok(unit) => Some(unit),
+                Err(rejection) => {
+                    METRICS.publishes_refused.inc();
+                    return Err(rejection);
+                }
+            },
+        };
         match self.pipeline.decide(change, self.clock.now_ms()) {
             Err(rejection) => {
                 METRICS.publishes_refused.inc();
@@ -39,8 +52,13 @@ impl ResourceActor {
                 METRICS.publishes_unchanged.inc();
                 Ok(self.pipeline.head().seq)
             }
-            Ok(Some(decided)) => {
+            Ok(Some(mut decided)) => {
                 METRICS.publishes_changed.inc();
+                decided.created_by(by.subject().map(|subject| subject.to_string()));
+                if admitted.is_some() {
+                    // The head is about to exist: this unit is its hold.
+                    self.held = admitted;
+                }
                 self.commit(decided, ctx)
             }
         }

@@ -58,6 +58,8 @@ impl<T> Reply<T> {
 pub struct Publish {
     /// What the publisher asks for.
     pub change: Change,
+    /// Who asks: a creation counts against its quotas.
+    pub by: crate::limits::Writer,
     /// Where the answer goes.
     pub reply: Reply<Seq>,
 }

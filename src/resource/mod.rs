@@ -29,6 +29,7 @@ use state::{Delta, ResourceState};
 
 use crate::clock::Clock;
 use crate::error::Rejection;
+use crate::limits::quota::{Quotas, ResourceHold};
 use crate::metrics::METRICS;
 use crate::outbox::{Outbox, Pushed, SharedFrame};
 use crate::store::{Commit, Store, StoreError};
@@ -152,6 +153,11 @@ pub struct ResourceActor {
     subscribers: HashMap<SessionId, Subscriber>,
     store: Store,
     clock: Clock,
+    /// The hub-wide counts a resource holds while its head exists.
+    quotas: Arc<Quotas>,
+    /// Its unit of the resource quotas, held while the head exists (the head, not
+    /// the committed state: a creation in flight counts, so two cannot race past).
+    held: Option<ResourceHold>,
     /// Read by the registry to count and filter resources without asking the actor.
     live: Arc<Presence>,
     ttl_timer: Option<SpawnHandle>,
@@ -185,11 +191,15 @@ impl ResourceActor {
         state: ResourceState,
         store: Store,
         clock: Clock,
+        quotas: Arc<Quotas>,
         live: Arc<Presence>,
         watchers: Vec<(SessionId, Outbox, Pattern)>,
         monitoring: Monitoring,
     ) -> Self {
         live.set(&state);
+        let held = state
+            .exists
+            .then(|| quotas.hold_resource(state.creator.as_deref()));
         count_status(None, state.exists.then_some(state.status));
         let mut subscribers: HashMap<SessionId, Subscriber> = HashMap::new();
         for (session, outbox, pattern) in watchers {
@@ -209,6 +219,8 @@ impl ResourceActor {
             subscribers,
             store,
             clock,
+            quotas,
+            held,
             live,
             ttl_timer: None,
             ttl_retry: TTL_RETRY_FIRST,
@@ -235,6 +247,21 @@ impl ResourceActor {
             retire: Some(retire),
             retire_after: after,
             ..self
+        }
+    }
+
+    /// Keeps the quota unit in step with the head: held while it exists (counted
+    /// against its creator), given back once it does not.
+    fn hold_for_head(&mut self) {
+        let head = self.pipeline.head();
+        if !head.exists {
+            self.held = None;
+        } else if self
+            .held
+            .as_ref()
+            .is_none_or(|held| held.creator() != head.creator.as_deref())
+        {
+            self.held = Some(self.quotas.hold_resource(head.creator.as_deref()));
         }
     }
 
@@ -276,6 +303,7 @@ impl ResourceActor {
         let ticket = self.store.commit(commit)?;
         let generation = self.pipeline.generation();
         let seq = self.pipeline.handed(decided);
+        self.hold_for_head();
         self.cancel_retire(ctx);
         ctx.spawn(
             async move { ticket.await.unwrap_or(Err(StoreError::Failed)) }
@@ -316,6 +344,7 @@ impl ResourceActor {
             for reply in self.pipeline.failed() {
                 reply.send(Err(rejection.clone()));
             }
+            self.hold_for_head();
             self.arm_ttl(ctx);
             return;
         }

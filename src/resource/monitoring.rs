@@ -223,7 +223,7 @@ impl ResourceActor {
         let change = probe::outcome(spec, seen, paused);
         let found = change.status.map_or("maintenance", Status::as_str);
         METRICS.probe_checked(spec.check.kind(), found);
-        if let Err(rejection) = self.decide_and_commit(&change, ctx) {
+        if let Err(rejection) = self.decide_and_commit(&change, &crate::limits::Writer::Hub, ctx) {
             tracing::warn!(resource = %self.id, message = %rejection.message, "probe result not recorded");
         }
     }
@@ -418,9 +418,11 @@ impl ResourceActor {
         let actor = hub.find_or_create(&id);
         let (reply, answer) = Reply::caller();
         drop(answer);
-        if let Err(SendError::Full(Publish { change, .. })) =
-            actor.try_send(Publish { change, reply })
-        {
+        if let Err(SendError::Full(Publish { change, .. })) = actor.try_send(Publish {
+            change,
+            by: crate::limits::Writer::Hub,
+            reply,
+        }) {
             ctx.run_later(ALERT_RESOURCE_RETRY, move |resource, ctx| {
                 resource.publish_elsewhere(id, change, ctx);
             });

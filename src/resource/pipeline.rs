@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 
 use fillstack_protocol::{Seq, Status};
 
-use super::state::{Change, Delta, ResourceState};
+use super::state::{Change, Delta, DeltaKind, ResourceState};
 use crate::error::Rejection;
 
 /// Changes handed to the store and not yet durable. When full, `decide` refuses
@@ -31,6 +31,21 @@ pub struct Decided {
     pub delta: Delta,
     /// The head once this delta is applied: the record to store.
     pub state: ResourceState,
+}
+
+impl Decided {
+    /// Records who created the resource, when this delta creates it.
+    pub fn created_by(&mut self, subject: Option<String>) {
+        if let DeltaKind::Change {
+            created: true,
+            creator,
+            ..
+        } = &mut self.delta.kind
+        {
+            self.state.creator.clone_from(&subject);
+            *creator = subject;
+        }
+    }
 }
 
 /// A delta that became durable, with the status the resource had before it.

@@ -52,6 +52,10 @@ pub enum DeltaKind {
         fields: FieldChanges,
         labels: LabelChanges,
         ttl: Option<Option<Duration>>,
+        /// On a creation by a token's subject: that subject, whose quota the
+        /// resource counts against for as long as it exists.
+        #[serde(default)]
+        creator: Option<String>,
     },
     /// The resource was deleted; its seq lives on so `since` never lies.
     Removed,
@@ -71,6 +75,9 @@ pub struct ResourceState {
     /// When the current status began (unix ms): for uptime and alerts.
     #[serde(default)]
     pub status_since: u64,
+    /// The token subject that created it, if one did (for its quota).
+    #[serde(default)]
+    pub creator: Option<String>,
 }
 
 impl Default for ResourceState {
@@ -84,6 +91,7 @@ impl Default for ResourceState {
             updated_at: 0,
             ttl: None,
             status_since: 0,
+            creator: None,
         }
     }
 }
@@ -117,6 +125,7 @@ impl ResourceState {
             fields,
             labels,
             ttl,
+            creator: None,
         };
         Ok(Some(Delta {
             seq: self.seq + 1,
@@ -174,6 +183,7 @@ impl ResourceState {
                 fields: FieldChanges::new(),
                 labels: LabelChanges::new(),
                 ttl: None,
+                creator: None,
             },
         })
     }
@@ -190,11 +200,13 @@ impl ResourceState {
                 fields,
                 labels,
                 ttl,
+                creator,
             } => {
                 if *created {
                     *self = Self {
                         seq: self.seq,
                         updated_at: self.updated_at,
+                        creator: creator.clone(),
                         ..Self::default()
                     };
                 }

@@ -34,6 +34,8 @@ impl SessionActor {
         ctx: &mut Context<Self>,
     ) -> Result<(), Rejection> {
         let mut expires_at = None;
+        let mut quota = None;
+        let mut writer = crate::limits::Writer::Anonymous;
         let grants = match &self.credentials.verifier {
             None => Grants::admin(),
             Some(verifier) => {
@@ -44,6 +46,16 @@ impl SessionActor {
                 self.span.record("sub", verified.subject.as_str());
                 tracing::debug!(session = %self.id, sub = %verified.subject, roles = ?verified.grants.roles(), "session authenticated");
                 expires_at = Some(verified.expires_at);
+                // A refresh by the same subject keeps its unit; another subject
+                // needs one of its own (and gives the old one back once accepted).
+                if self
+                    .quota
+                    .as_ref()
+                    .is_none_or(|held| held.subject() != verified.subject)
+                {
+                    quota = Some(self.hub.quotas().admit_session(&verified.subject)?);
+                }
+                writer = crate::limits::Writer::Subject(verified.subject.as_str().into());
                 verified.grants
             }
         };
@@ -68,6 +80,10 @@ impl SessionActor {
             epoch: self.hub.store().epoch().to_owned(),
         });
         self.grants = Some(grants);
+        self.writer = writer;
+        if quota.is_some() {
+            self.quota = quota;
+        }
         if let Some(expires_at) = expires_at {
             self.arm_expiry(expires_at, ctx);
         }

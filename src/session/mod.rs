@@ -97,6 +97,10 @@ pub struct SessionActor {
     expiry: Option<SpawnHandle>,
     /// `None` until a valid `hello`.
     grants: Option<Grants>,
+    /// Who this session's publishes are by (set by `hello`), for the quotas.
+    writer: crate::limits::Writer,
+    /// Its unit of its subject's session quota, once authenticated.
+    quota: Option<crate::limits::quota::SessionHold>,
     /// What the session watches; owned here and nowhere else.
     subscriptions: Subscriptions,
     /// Control requests waiting for the ordered path, bounded by `CONTROL_QUEUE`.
@@ -137,6 +141,8 @@ impl SessionActor {
             credentials,
             expiry: None,
             grants: None,
+            writer: crate::limits::Writer::Anonymous,
+            quota: None,
             subscriptions: Subscriptions::default(),
             control: VecDeque::new(),
             control_busy: false,
@@ -181,10 +187,21 @@ impl SessionActor {
             Err(error) => Err(Rejection::from(error)),
         };
         if let Err(rejection) = outcome {
+            // A session without a valid hello is closed: 1008 when its subject is
+            // over its session quota (the token was fine), else 4001.
+            let over_quota = rejection.code == ErrorCode::TooLarge;
             self.refuse(rejection);
             if self.grants.is_none() {
-                self.outbox
-                    .close(CloseCode::Unauthorized, "no valid hello", true);
+                match over_quota {
+                    true => self.outbox.close(
+                        CloseCode::Policy,
+                        "over limits.sessions_per_subject",
+                        true,
+                    ),
+                    false => self
+                        .outbox
+                        .close(CloseCode::Unauthorized, "no valid hello", true),
+                }
             }
         }
     }
@@ -287,6 +304,7 @@ impl SessionActor {
         // the outbox; a full mailbox refuses at once rather than reorder.
         let ack = AckTo::ack(id, self.id, self.outbox.clone(), self.in_flight.clone());
         let publish = Publish {
+            by: self.writer.clone(),
             change,
             reply: Reply::Session(ack),
         };

@@ -97,6 +97,12 @@ impl TestHubBuilder {
 
     pub fn limits(mut self, limits: fillstack::limits::LimitSettings) -> Self {
         self.config.limits = Some(limits);
+        self.config.quotas = limits.quotas();
+        self
+    }
+
+    pub fn quotas(mut self, quotas: fillstack::limits::QuotaSettings) -> Self {
+        self.config.quotas = quotas;
         self
     }
 

@@ -21,6 +21,7 @@ mod query;
 use super::AppState;
 use crate::auth::{Action, Grants};
 use crate::error::Rejection;
+use crate::limits::Writer;
 use crate::resource::ask;
 use crate::resource::messages::{Publish, ReadHistory, Remove, TakeSnapshot};
 use crate::session::request::{check_change, history_limit, resource_id};
@@ -120,11 +121,19 @@ pub struct HubStatus {
 /// the token is read (a bad token costs a signature check, so it must be limited
 /// too), then one of the token subject's budget.
 fn authorize(request: &HttpRequest, state: &AppState) -> Result<Grants, Rejection> {
+    authorize_writer(request, state).map(|(grants, _)| grants)
+}
+
+/// [`authorize`], and who writes: the token's subject, or anonymous with no auth.
+fn authorize_writer(
+    request: &HttpRequest,
+    state: &AppState,
+) -> Result<(Grants, Writer), Rejection> {
     if let (Some(limits), Some(peer)) = (&state.limits, request.peer_addr()) {
         limits.take_rest_ip(peer.ip())?;
     }
     let Some(verifier) = &state.auth else {
-        return Ok(Grants::admin());
+        return Ok((Grants::admin(), Writer::Anonymous));
     };
     let token = super::bearer_token(request).ok_or_else(|| {
         Rejection::new(
@@ -136,7 +145,10 @@ fn authorize(request: &HttpRequest, state: &AppState) -> Result<Grants, Rejectio
     if let Some(limits) = &state.limits {
         limits.take_rest(&verified.subject)?;
     }
-    Ok(verified.grants)
+    Ok((
+        verified.grants,
+        Writer::Subject(verified.subject.as_str().into()),
+    ))
 }
 
 /// Snapshots of the resources matching `pattern`, in id order, paginated by id.
@@ -271,7 +283,8 @@ pub async fn publish(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Rejection> {
     let id = resource_id(&id)?;
-    authorize(&request, &state)?.allow(Action::Publish, &id)?;
+    let (grants, by) = authorize_writer(&request, &state)?;
+    grants.allow(Action::Publish, &id)?;
     state.hub.check_writable(&id)?;
     let body: PublishBody = body::read(&request, payload).await?;
     let change = check_change(
@@ -281,7 +294,7 @@ pub async fn publish(
         body.ttl_ms,
     )?;
     let actor = state.hub.find_or_create(&id);
-    let seq = ask(&actor, |reply| Publish { change, reply }).await?;
+    let seq = ask(&actor, |reply| Publish { change, by, reply }).await?;
     Ok(body::reply(&request, StatusCode::OK, &Published { seq }))
 }
 
