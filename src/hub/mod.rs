@@ -193,9 +193,11 @@ impl Hub {
             ResourceActor::new(
                 id,
                 state,
-                self.inner.store.clone(),
-                self.inner.clock.clone(),
-                self.inner.quotas.clone(),
+                crate::resource::Shared {
+                    store: self.inner.store.clone(),
+                    clock: self.inner.clock.clone(),
+                    quotas: self.inner.quotas.clone(),
+                },
                 live.clone(),
                 watchers,
                 monitoring,

@@ -183,15 +183,28 @@ pub enum Since {
     Untrusted,
 }
 
+/// What every resource actor shares with the hub: the store, the clock, the quotas.
+#[derive(Clone)]
+pub struct Shared {
+    /// Where its changes are committed.
+    pub store: Store,
+    /// Its time.
+    pub clock: Clock,
+    /// The counts its existence holds a unit of.
+    pub quotas: Arc<Quotas>,
+}
+
 impl ResourceActor {
     /// A resource at `state` (loaded from the store, or a tombstone), with the
     /// subscribers whose patterns matched it at creation.
     pub fn new(
         id: ResourceId,
         state: ResourceState,
-        store: Store,
-        clock: Clock,
-        quotas: Arc<Quotas>,
+        Shared {
+            store,
+            clock,
+            quotas,
+        }: Shared,
         live: Arc<Presence>,
         watchers: Vec<(SessionId, Outbox, Pattern)>,
         monitoring: Monitoring,
