@@ -181,6 +181,9 @@ struct FileConfig {
     allowed_origins: Option<Vec<String>>,
     allowed_hosts: Option<Vec<String>>,
     limits: Option<crate::limits::LimitSettings>,
+    /// Whether `[limits]` sets a rate (not only quotas): read apart in `read_file`.
+    #[serde(skip)]
+    limits_set_rates: bool,
     #[serde(default)]
     probe: Vec<toml::Table>,
     #[serde(default)]
@@ -227,13 +230,13 @@ impl Config {
             .limits
             .map(|limits| limits.quotas())
             .unwrap_or_default();
-        // With auth, limits are on with their defaults; without, only when configured.
-        config.limits = file.limits.or_else(|| {
-            config
-                .auth
-                .as_ref()
-                .map(|_| crate::limits::LimitSettings::default())
-        });
+        // With auth, rate limits are on with their defaults; without, only when the
+        // file sets a rate (a `[limits]` table of quotas alone leaves them off).
+        config.limits = match (&config.auth, file.limits) {
+            (Some(_), limits) => Some(limits.unwrap_or_default()),
+            (None, Some(limits)) if file.limits_set_rates => Some(limits),
+            (None, _) => None,
+        };
         if let Some(listen) = overrides.listen.or(file.listen) {
             config.listen = listen.parse().map_err(|_| {
                 ConfigError::new(
@@ -428,8 +431,20 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::new("--config", format!("cannot read {}: {e}", path.display()))
     })?;
-    toml::from_str(&text)
-        .map_err(|e| ConfigError::new("--config", format!("{}: {}", path.display(), e.message())))
+    let mut file: FileConfig = toml::from_str(&text).map_err(|e| {
+        ConfigError::new("--config", format!("{}: {}", path.display(), e.message()))
+    })?;
+    const QUOTA_KEYS: [&str; 3] = [
+        "resources_total",
+        "resources_per_subject",
+        "sessions_per_subject",
+    ];
+    file.limits_set_rates = text
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|table| table.get("limits")?.as_table().cloned())
+        .is_some_and(|limits| limits.keys().any(|key| !QUOTA_KEYS.contains(&key.as_str())));
+    Ok(file)
 }
 
 /// A comma-separated list from a flag or its variable, else the file's list.
@@ -485,6 +500,34 @@ mod tests {
             })
             .is_ok()
         );
+    }
+
+    #[test]
+    fn quotas_alone_leave_rate_limits_off_without_auth_and_a_rate_turns_them_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |table: &str| {
+            let path = dir.path().join("hub.toml");
+            std::fs::write(&path, format!("[limits]\n{table}\n")).unwrap();
+            Config::load(Overrides {
+                config: Some(path),
+                ..Overrides::default()
+            })
+        };
+        let quotas_only = load("resources_total = 10\nsessions_per_subject = 3").unwrap();
+        assert!(quotas_only.limits.is_none());
+        assert_eq!(
+            (
+                quotas_only.quotas.resources_total,
+                quotas_only.quotas.sessions_per_subject,
+                quotas_only.quotas.resources_per_subject
+            ),
+            (10, 3, 100_000)
+        );
+        let with_rate = load("resources_total = 10\nrest_per_ip = 7").unwrap();
+        assert_eq!(with_rate.limits.map(|limits| limits.rest_per_ip), Some(7));
+        assert_eq!(with_rate.quotas.resources_total, 10);
+        let error = load("resources_totl = 10").unwrap_err().to_string();
+        assert!(error.contains("resources_totl"), "{error}");
     }
 
     #[test]

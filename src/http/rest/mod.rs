@@ -48,7 +48,9 @@ pub fn routes(config: &mut web::ServiceConfig) {
 /// One page of snapshots.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ResourcePage {
-    /// Snapshots in resource id order.
+    /// Snapshots in resource id order. A page examines at most 10 000 ids, so a
+    /// filter that matches few may give fewer than `limit`, even none, with a
+    /// `next_cursor` to go on: follow it until it is `null`.
     pub resources: Vec<SnapshotFrame>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
@@ -154,7 +156,9 @@ fn authorize_writer(
 /// Snapshots of the resources matching `pattern`, in id order, paginated by id.
 ///
 /// Only resources inside the token's `res`: a pattern wider than it, or outside
-/// it, gives those that are inside (possibly none), never 403.
+/// it, gives those that are inside (possibly none), never 403. Each page examines
+/// at most 10 000 ids, so its cost is bounded: a sparse filter may answer fewer
+/// than `limit` resources (even none) with a `next_cursor`; only `null` ends the list.
 #[utoipa::path(get, path = "/api/v1/resources", params(ListQuery), tag = "resources",
     responses((status = 200, body = ResourcePage), (status = 401, body = openapi::ErrorBody), (status = 403, body = openapi::ErrorBody), (status = 429, body = openapi::ErrorBody), (status = 400, body = openapi::ErrorBody),
         (status = 503, body = openapi::ErrorBody)))]
