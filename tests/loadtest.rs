@@ -170,3 +170,31 @@ fn plot_has_the_whole_run(report: &fillstack_loadtest::Report) {
         "the latency panel has its legend"
     );
 }
+
+#[actix_web::test]
+async fn every_scenario_speaks_json_when_asked_and_loses_nothing() {
+    let hub = TestHub::start().await;
+    fillstack_loadtest::scenario::use_codec(fillstack_protocol::Codec::Json);
+    let report = topics::run(
+        &hub.url(),
+        TopicsParams {
+            subscribers: 20,
+            messages: 200,
+            window: 16,
+            max_seconds: 30,
+        },
+    )
+    .await
+    .unwrap();
+    fillstack_loadtest::scenario::use_codec(fillstack_protocol::Codec::MsgPack);
+    assert_eq!(
+        (report.gaps, report.undelivered, report.acks),
+        (0, 0, 200),
+        "{}",
+        report.table()
+    );
+    // Every frame was read with the JSON decoder: one the hub sent as MessagePack
+    // would not decode and would count as undelivered.
+    assert!(report.deliveries >= 200, "{}", report.table());
+    assert_eq!(report.codec, "json", "{}", report.table());
+}

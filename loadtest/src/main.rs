@@ -39,6 +39,9 @@ struct Cli {
     /// Draw the run's latency and throughput over time into this SVG file.
     #[arg(long, global = true, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
+    /// The subprotocol every session of the run speaks.
+    #[arg(long, global = true, default_value = "msgpack", value_parser = ["msgpack", "json"])]
+    codec: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -147,6 +150,11 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.url;
+    let codec = match cli.codec.as_str() {
+        "json" => Codec::Json,
+        _ => Codec::MsgPack,
+    };
+    fillstack_loadtest::scenario::use_codec(codec);
     if let Some(name) = cli.command.scenario_name() {
         // On a terminal only: indicatif draws nothing when stderr is not one.
         fillstack_loadtest::scenario::show_progress(name);
@@ -161,7 +169,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             status,
             fields,
         } => {
-            let mut client = Client::connect_hello(&url, Codec::MsgPack).await?;
+            let mut client = Client::connect_hello(&url, codec).await?;
             let seq = client
                 .publish(&resource, Some(&status), parse_fields(&fields)?)
                 .await?;
@@ -207,6 +215,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Probes(params) => probes::run(&url, params).await?,
     };
     fillstack_loadtest::scenario::finish_progress();
+    if report.codec.is_empty() {
+        // `probes` reports what it compared, not one run's sessions.
+        report.codec = cli.codec;
+    }
     report.timeline = timeline::take();
     print!("{}", report.table());
     if let Some(path) = cli.json {

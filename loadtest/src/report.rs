@@ -84,6 +84,8 @@ pub(crate) fn percentiles_of<C: Counter>(histogram: &Histogram<C>) -> Percentile
 pub struct Report {
     /// The scenario's name.
     pub scenario: String,
+    /// The subprotocol its sessions spoke (`--codec`): `msgpack` or `json`.
+    pub codec: String,
     /// Its parameters, as given.
     pub params: serde_json::Value,
     /// Wall time of the measured part, seconds.
@@ -150,6 +152,11 @@ impl Report {
     /// Fills the rates from the counts and `elapsed`.
     pub fn finish(mut self, elapsed: Duration) -> Self {
         self.seconds = elapsed.as_secs_f64();
+        self.codec = match crate::scenario::codec() {
+            fillstack_protocol::Codec::Json => "json",
+            fillstack_protocol::Codec::MsgPack => "msgpack",
+        }
+        .to_owned();
         let per_s = |n: u64| {
             if self.seconds > 0.0 {
                 n as f64 / self.seconds
@@ -166,6 +173,7 @@ impl Report {
     pub fn table(&self) -> String {
         let mut rows = vec![
             ("scenario", self.scenario.clone()),
+            ("codec", self.codec.clone()),
             ("params", self.params.to_string()),
             ("seconds", format!("{:.2}", self.seconds)),
         ];

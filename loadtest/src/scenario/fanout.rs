@@ -7,7 +7,6 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use fillstack_protocol::Codec;
 use serde::Serialize;
 
 use super::{Tracker, count_event, read_until, send_windowed, stamped, subscribers};
@@ -32,7 +31,7 @@ const RESOURCE: &str = "bench/fanout";
 
 pub async fn run(url: &str, params: FanoutParams) -> anyhow::Result<Report> {
     let watchers = subscribers(url, params.subscribers, |_| RESOURCE.to_owned()).await?;
-    let mut publisher = Client::connect_hello(url, Codec::MsgPack).await?;
+    let mut publisher = Client::connect_hello(url, super::codec()).await?;
     let first = publisher
         .publish(RESOURCE, Some("up"), Default::default())
         .await?;

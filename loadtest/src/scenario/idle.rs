@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use fillstack_protocol::Codec;
 use serde::Serialize;
 
 use crate::Client;
@@ -20,7 +19,7 @@ pub struct IdleParams {
 
 pub async fn run(url: &str, params: IdleParams) -> anyhow::Result<Report> {
     // Each connection watches its own resource, which exists.
-    let mut setup = Client::connect_hello(url, Codec::MsgPack).await?;
+    let mut setup = Client::connect_hello(url, super::codec()).await?;
     for n in 0..params.connections {
         setup
             .publish(&format!("bench/idle/{n}"), Some("up"), Default::default())

@@ -352,6 +352,23 @@ pub async fn read_to(client: &mut Client, tracker: &mut Tracker, resource: &str,
     read_until(client, tracker, resource, &target, Duration::from_secs(10)).await;
 }
 
+thread_local! {
+    /// The subprotocol the sessions of runs on this thread speak (`--codec`;
+    /// MessagePack by default). Per thread: a run and its tasks live on one actix
+    /// thread, and tests running side by side do not change each other's.
+    static CODEC: std::cell::Cell<Codec> = const { std::cell::Cell::new(Codec::MsgPack) };
+}
+
+/// Makes every session of the following runs on this thread speak `codec`.
+pub fn use_codec(codec: Codec) {
+    CODEC.set(codec);
+}
+
+/// The subprotocol runs on this thread speak now.
+pub fn codec() -> Codec {
+    CODEC.get()
+}
+
 /// `count` sessions, each subscribed to `pattern_of(n)`, connected 100 at a time.
 pub async fn subscribers(
     url: &str,
@@ -362,7 +379,7 @@ pub async fn subscribers(
     futures_util::stream::iter((0..count).map(|n| {
         let pattern = pattern_of(n);
         async move {
-            let mut client = Client::connect_hello(url, fillstack_protocol::Codec::MsgPack).await?;
+            let mut client = Client::connect_hello(url, codec()).await?;
             client.subscribe(&pattern, None).await?;
             count_event();
             anyhow::Ok(client)

@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use fillstack_protocol::Codec;
 use serde::Serialize;
 
 use super::send_windowed;
@@ -27,7 +26,7 @@ pub struct PublishParams {
 pub async fn run(url: &str, params: PublishParams) -> anyhow::Result<Report> {
     let mut clients = Vec::with_capacity(params.publishers);
     for _ in 0..params.publishers {
-        clients.push(Client::connect_hello(url, Codec::MsgPack).await?);
+        clients.push(Client::connect_hello(url, super::codec()).await?);
     }
     let deadline = Instant::now() + Duration::from_secs(params.max_seconds);
     let started = Instant::now();

@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use fillstack_protocol::Codec;
 use serde::Serialize;
 
 use super::{Tracker, read_to, send_windowed};
@@ -25,13 +24,13 @@ pub struct ReconnectParams {
 const RESOURCE: &str = "bench/reconnect";
 
 pub async fn run(url: &str, params: ReconnectParams) -> anyhow::Result<Report> {
-    let mut publisher = Client::connect_hello(url, Codec::MsgPack).await?;
+    let mut publisher = Client::connect_hello(url, super::codec()).await?;
     let first = publisher
         .publish(RESOURCE, Some("up"), Default::default())
         .await?;
     let mut trackers = Vec::new();
     for _ in 0..params.clients {
-        let mut client = Client::connect_hello(url, Codec::MsgPack).await?;
+        let mut client = Client::connect_hello(url, super::codec()).await?;
         client.subscribe(RESOURCE, None).await?;
         let mut tracker = Tracker::default();
         read_to(&mut client, &mut tracker, RESOURCE, first).await;
@@ -59,7 +58,7 @@ pub async fn run(url: &str, params: ReconnectParams) -> anyhow::Result<Report> {
         .map(|mut tracker| {
             let url = url.clone();
             actix_rt::spawn(async move {
-                let mut client = Client::connect_hello(&url, Codec::MsgPack).await?;
+                let mut client = Client::connect_hello(&url, super::codec()).await?;
                 client.subscribe(RESOURCE, Some(tracker.since())).await?;
                 read_to(&mut client, &mut tracker, RESOURCE, target).await;
                 anyhow::Ok(tracker)

@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use fillstack_protocol::Codec;
 use serde::Serialize;
 
 use super::{Tracker, count_event, read_to, stamped};
@@ -31,12 +30,12 @@ const RESOURCE: &str = "bench/slow";
 pub async fn run(url: &str, params: SlowReaderParams) -> anyhow::Result<Report> {
     let mut readers = Vec::new();
     for _ in 0..params.readers {
-        let mut client = Client::connect_hello(url, Codec::MsgPack).await?;
+        let mut client = Client::connect_hello(url, super::codec()).await?;
         client.subscribe(RESOURCE, None).await?;
         readers.push(client);
     }
     let before = params.hub_pid.and_then(rss_kib);
-    let mut publisher = Client::connect_hello(url, Codec::MsgPack).await?;
+    let mut publisher = Client::connect_hello(url, super::codec()).await?;
     let first = publisher
         .publish(RESOURCE, Some("up"), Default::default())
         .await?;

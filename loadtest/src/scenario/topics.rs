@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use fillstack_protocol::Codec;
 use serde::Serialize;
 
 use super::{Tracker, count_event, send_windowed, subscribers};
@@ -43,7 +42,7 @@ pub async fn run(url: &str, params: TopicsParams) -> anyhow::Result<Report> {
             })
         })
         .collect();
-    let mut publisher = Client::connect_hello(url, Codec::MsgPack).await?;
+    let mut publisher = Client::connect_hello(url, super::codec()).await?;
     let deadline = Instant::now() + Duration::from_secs(params.max_seconds);
     let started = Instant::now();
     // A cheap spread over the topics (a multiplicative hash of the publish number).
