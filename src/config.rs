@@ -38,6 +38,9 @@ impl ConfigError {
 pub struct Config {
     /// Address to bind; port 0 picks a free port.
     pub listen: SocketAddr,
+    /// A second address serving only `/metrics`, `/healthz` and `/readyz` (for
+    /// probes and scrapers); when set, those routes leave the public port.
+    pub internal_listen: Option<SocketAddr>,
     /// The embedded store's directory.
     pub data: PathBuf,
     /// Log entries kept per resource for `history` and resume.
@@ -105,6 +108,7 @@ impl Default for Config {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            internal_listen: None,
             data: PathBuf::from("./data"),
             history: 1000,
             cache_bytes: 64 * 1024 * 1024,
@@ -134,6 +138,7 @@ impl Default for Config {
 pub struct Overrides {
     pub config: Option<PathBuf>,
     pub listen: Option<String>,
+    pub internal_listen: Option<String>,
     pub data: Option<PathBuf>,
     pub history: Option<u64>,
     pub cache_mb: Option<u64>,
@@ -166,6 +171,7 @@ const MIN_SECRET_BYTES: usize = 32;
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
+    internal_listen: Option<String>,
     data: Option<PathBuf>,
     history: Option<u64>,
     cache_mb: Option<u64>,
@@ -245,6 +251,14 @@ impl Config {
                 )
             })?;
         }
+        if let Some(internal) = overrides.internal_listen.or(file.internal_listen) {
+            config.internal_listen = Some(internal.parse().map_err(|_| {
+                ConfigError::new(
+                    "--internal-listen",
+                    format!("`{internal}` is not an address such as 0.0.0.0:9090"),
+                )
+            })?);
+        }
         if let Some(data) = overrides.data.or(file.data) {
             config.data = data;
         }
@@ -290,6 +304,24 @@ impl Config {
                 format!(
                     "{} is not a loopback address and no auth is configured; \
                      configure auth or pass --insecure-no-auth to serve everyone as admin",
+                    self.listen
+                ),
+            ));
+        }
+        // The internal port serves no session and no write, only health and
+        // counts, so it needs no auth to bind beyond loopback (that is what it is
+        // for: kubelet and Prometheus reach it on the pod's address).
+        if let Some(internal) = self.internal_listen
+            && internal.port() != 0
+            && internal.port() == self.listen.port()
+            && (internal.ip() == self.listen.ip()
+                || internal.ip().is_unspecified()
+                || self.listen.ip().is_unspecified())
+        {
+            return Err(ConfigError::new(
+                "--internal-listen",
+                format!(
+                    "{internal} overlaps --listen {}; give the internal port a port of its own",
                     self.listen
                 ),
             ));
@@ -479,6 +511,41 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.data, PathBuf::from("./data"));
         assert_eq!(config.history, 1000);
+    }
+
+    #[test]
+    fn the_internal_port_is_off_by_default_and_must_not_overlap_the_public_one() {
+        assert_eq!(
+            Config::load(Overrides::default()).unwrap().internal_listen,
+            None
+        );
+        let internal = |listen: &str, internal: &str| {
+            Config::load(Overrides {
+                listen: Some(listen.into()),
+                internal_listen: Some(internal.into()),
+                ..Overrides::default()
+            })
+        };
+        let config = internal("127.0.0.1:8080", "127.0.0.1:9090").unwrap();
+        assert_eq!(
+            config.internal_listen.map(|addr| addr.to_string()),
+            Some("127.0.0.1:9090".to_owned())
+        );
+        // No auth is needed for a non-loopback internal port: it serves no session.
+        assert!(internal("127.0.0.1:8080", "0.0.0.0:9090").is_ok());
+        assert!(internal("127.0.0.1:0", "127.0.0.1:0").is_ok());
+        for (listen, overlapping) in [
+            ("127.0.0.1:8080", "127.0.0.1:8080"),
+            ("127.0.0.1:8080", "0.0.0.0:8080"),
+        ] {
+            let error = internal(listen, overlapping).unwrap_err().to_string();
+            assert!(error.starts_with("--internal-listen: "), "{error}");
+        }
+        let error = internal("127.0.0.1:8080", "9090").unwrap_err().to_string();
+        assert!(
+            error.starts_with("--internal-listen: `9090` is not an address"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -69,13 +69,36 @@ async fn bounded<F: std::future::Future>(what: &str, within: Duration, step: F) 
     }
 }
 
+/// A running HTTP server: the handle that stops it and the task that drives it.
+struct ServedPort {
+    handle: ServerHandle,
+    task: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl ServedPort {
+    fn spawn(server: actix_web::dev::Server, handle: ServerHandle) -> Self {
+        Self {
+            handle,
+            task: actix_web::rt::spawn(server),
+        }
+    }
+
+    /// Graceful: requests under way finish (the server gives them 5 s).
+    async fn stop(&mut self, what: &str) {
+        bounded(what, SERVER_STOP, self.handle.stop(true)).await;
+        bounded(what, SHUTDOWN_STEP, &mut self.task).await;
+    }
+}
+
 /// A hub that is serving; `shutdown` stops it the graceful way.
 pub struct RunningHub {
     /// The address actually bound (the real port when 0 was asked).
     pub addr: SocketAddr,
+    /// The internal port's bound address, when `--internal-listen` is set.
+    pub internal_addr: Option<SocketAddr>,
     hub: Hub,
-    server: ServerHandle,
-    served: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+    public: ServedPort,
+    internal: Option<ServedPort>,
     draining: Arc<AtomicBool>,
     arbiters: Vec<Arbiter>,
     /// Publishes `hub/<node>/…`; holds the hub (and so the store) until aborted.
@@ -120,20 +143,43 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
             }
         });
     }
-    let (server, addr, handle) =
-        http::bind(state, config.listen, config.workers.max(1)).map_err(|source| {
-            StartError::Bind {
-                addr: config.listen,
-                source,
+    let health_routes = if config.internal_listen.is_some() {
+        http::HealthRoutes::Internal
+    } else {
+        http::HealthRoutes::Public
+    };
+    let (server, addr, handle) = http::bind(
+        state.clone(),
+        config.listen,
+        config.workers.max(1),
+        health_routes,
+    )
+    .map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let public = ServedPort::spawn(server, handle);
+    let (internal, internal_addr) = match config.internal_listen {
+        None => (None, None),
+        Some(listen) => match http::bind_internal(state, listen) {
+            Ok((server, addr, handle)) => (Some(ServedPort::spawn(server, handle)), Some(addr)),
+            Err(source) => {
+                // Do not leave the public port serving a hub that failed to start.
+                public.handle.stop(false).await;
+                return Err(StartError::Bind {
+                    addr: listen,
+                    source,
+                });
             }
-        })?;
+        },
+    };
     let health = hub::health::report_every(hub.clone(), &config.node_id, config.health_interval);
-    let served = actix_web::rt::spawn(server);
     Ok(RunningHub {
         addr,
+        internal_addr,
         hub,
-        server: handle,
-        served,
+        public,
+        internal,
         draining,
         arbiters,
         health,
@@ -141,8 +187,8 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
 }
 
 impl RunningHub {
-    /// Graceful stop: `/readyz` turns 503, every session is closed 1001, the server
-    /// stops, the store is flushed.
+    /// Graceful stop: `/readyz` turns 503, every session is closed 1001, the servers
+    /// (public and internal) stop, the store is flushed.
     pub async fn shutdown(mut self) -> Result<(), StoreError> {
         let started = Instant::now();
         self.draining.store(true, Ordering::Release);
@@ -157,9 +203,14 @@ impl RunningHub {
             actix_web::rt::time::sleep(Duration::from_millis(10)).await;
         }
         tracing::info!(elapsed = ?started.elapsed(), left = self.hub.session_count(), "sessions closed 1001");
-        // Graceful: requests under way finish (the server gives them 5 s).
-        bounded("the server's stop", SERVER_STOP, self.server.stop(true)).await;
-        bounded("the server task", SHUTDOWN_STEP, &mut self.served).await;
+        // Both ports stop together; until then the internal port's `/readyz`
+        // answers 503 (draining), so a probe sees the drain, not a refused socket.
+        let internal = async {
+            if let Some(internal) = self.internal.as_mut() {
+                internal.stop("the internal server's stop").await;
+            }
+        };
+        futures_util::future::join(self.public.stop("the server's stop"), internal).await;
         tracing::info!(elapsed = ?started.elapsed(), "server stopped");
         let flushed = self.hub.store().flush();
         for arbiter in self.arbiters {

@@ -17,10 +17,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the hub (SPA, WebSocket, REST and health on one port).
+    /// Run the hub (SPA, WebSocket, REST, health and metrics on one port, or the last
+    /// two on --internal-listen).
     Serve(ServeArgs),
     /// Print a signed JWT for the configured HS256 secret.
     Token(TokenArgs),
+    /// Exit 0 if the hub's /healthz answers 200, else 1 (a container's HEALTHCHECK).
+    Healthcheck(HealthcheckArgs),
 }
 
 /// Options shared by `serve` and `token`.
@@ -68,6 +71,10 @@ struct ConfigArgs {
 struct ServeArgs {
     #[command(flatten)]
     common: ConfigArgs,
+    /// A second address serving only /metrics, /healthz and /readyz (which then
+    /// leave the public port), for probes and scrapers [default: off]
+    #[arg(long, env = "FILLSTACK_INTERNAL_LISTEN")]
+    internal_listen: Option<String>,
     /// Deltas kept per resource for history and resume [default: 1000]
     #[arg(long, env = "FILLSTACK_HISTORY")]
     history: Option<u64>,
@@ -106,11 +113,29 @@ struct TokenArgs {
     ttl: String,
 }
 
+#[derive(clap::Args)]
+struct HealthcheckArgs {
+    /// The URL to GET [default: /healthz on the internal port if
+    /// FILLSTACK_INTERNAL_LISTEN is set, else on FILLSTACK_LISTEN, else on
+    /// 127.0.0.1:8080; an unspecified address such as 0.0.0.0 means loopback]
+    url: Option<String>,
+    /// The hub's internal address, as `serve` reads it
+    #[arg(long, env = "FILLSTACK_INTERNAL_LISTEN")]
+    internal_listen: Option<String>,
+    /// The hub's public address, as `serve` reads it
+    #[arg(long, env = "FILLSTACK_LISTEN")]
+    listen: Option<String>,
+    /// How long to wait for the answer, e.g. 3s
+    #[arg(long, default_value = "3s")]
+    timeout: String,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Token(args) => token(args),
+        Command::Healthcheck(args) => healthcheck(args),
     }
 }
 
@@ -201,6 +226,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         logs.init();
     }
     let overrides = Overrides {
+        internal_listen: args.internal_listen,
         history: args.history,
         cache_mb: args.cache_mb,
         heartbeat: args.heartbeat,
@@ -223,8 +249,15 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!("listening on http://{}", hub.addr);
-    tracing::info!(addr = %hub.addr, data = %data.display(), "hub started");
+    // One write for both lines, so a reader that takes the first line and closes
+    // the pipe (as scripts that only want the public address do) cannot make the
+    // second one fail.
+    let mut bound = format!("listening on http://{}\n", hub.addr);
+    if let Some(internal) = hub.internal_addr {
+        bound.push_str(&format!("internal listening on http://{internal}\n"));
+    }
+    print!("{bound}");
+    tracing::info!(addr = %hub.addr, internal = ?hub.internal_addr, data = %data.display(), "hub started");
     wait_for_signal(&hub, &config).await;
     tracing::info!("shutting down: closing sessions with 1001, flushing the store");
     match hub.shutdown().await {
@@ -270,5 +303,60 @@ async fn wait_for_stop() {
     tokio::select! {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// `fillstack healthcheck`: a GET of the hub's `/healthz` with the client already
+/// in the binary (awc), so a container image needs no curl or wget for its
+/// HEALTHCHECK. Exit 0 on 200, 1 on anything else (Docker's "unhealthy"), 2 for
+/// bad arguments.
+fn healthcheck(args: HealthcheckArgs) -> ExitCode {
+    let timeout = match duration("--timeout", &args.timeout) {
+        Ok(timeout) => timeout,
+        Err(error) => return bad_configuration(error),
+    };
+    let url = match args.url {
+        Some(url) => url,
+        None => {
+            let listen = args
+                .internal_listen
+                .or(args.listen)
+                .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+            let Ok(mut addr) = listen.parse::<std::net::SocketAddr>() else {
+                return bad_configuration(format!(
+                    "--listen: `{listen}` is not an address such as 127.0.0.1:8080"
+                ));
+            };
+            if addr.ip().is_unspecified() {
+                addr.set_ip(if addr.is_ipv4() {
+                    std::net::Ipv4Addr::LOCALHOST.into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                });
+            }
+            format!("http://{addr}/healthz")
+        }
+    };
+    let answer = actix::System::new().block_on(async {
+        awc::Client::new()
+            .get(&url)
+            .timeout(timeout)
+            .send()
+            .await
+            .map(|response| response.status())
+    });
+    match answer {
+        Ok(status) if status == awc::http::StatusCode::OK => {
+            println!("{url}: {status}");
+            ExitCode::SUCCESS
+        }
+        Ok(status) => {
+            eprintln!("fillstack healthcheck: {url} answered {status}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("fillstack healthcheck: {url}: {error}");
+            ExitCode::FAILURE
+        }
     }
 }

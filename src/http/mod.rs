@@ -1,6 +1,8 @@
-//! HTTP: the one port that serves the WebSocket upgrade, health checks and (later)
-//! the REST facade and the SPA. Handlers here only translate; the work happens in
-//! sessions, the hub and resource actors.
+//! HTTP: the public port that serves the WebSocket upgrade, the REST facade, the
+//! SPA and (unless an internal port is configured) health checks and metrics; and
+//! the optional internal port that serves only `/metrics`, `/healthz` and `/readyz`.
+//! Handlers here only translate; the work happens in sessions, the hub and
+//! resource actors.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,8 +19,10 @@ pub mod rest;
 mod spa;
 mod ws;
 
+use crate::error::Rejection;
 use crate::hub::Hub;
 use crate::session::SessionSettings;
+use fillstack_protocol::ErrorCode;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -43,11 +47,22 @@ pub struct AppState {
     pub limits: Option<Arc<crate::limits::Limits>>,
 }
 
-/// Binds `listen` and builds the server (not yet running); returns the bound address.
+/// Where `/metrics`, `/healthz` and `/readyz` are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthRoutes {
+    /// On the public port, beside everything else (no `--internal-listen`).
+    Public,
+    /// On the internal port alone; the public port answers them 404.
+    Internal,
+}
+
+/// Binds `listen` and builds the public server (not yet running); returns the
+/// bound address.
 pub fn bind(
     state: AppState,
     listen: SocketAddr,
     workers: usize,
+    health: HealthRoutes,
 ) -> std::io::Result<(Server, SocketAddr, ServerHandle)> {
     let allowed = state.allowed_origins.clone();
     let data = web::Data::new(state);
@@ -58,9 +73,10 @@ pub fn bind(
             .wrap(actix_web::middleware::from_fn(request_span))
             .app_data(data.clone())
             .route("/ws", web::get().to(ws::upgrade))
-            .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(readyz))
-            .route("/metrics", web::get().to(metrics))
+            .configure(|app| match health {
+                HealthRoutes::Public => health_routes(app),
+                HealthRoutes::Internal => moved_health_routes(app),
+            })
             .configure(rest::routes)
             .default_service(web::get().to(spa::serve))
     })
@@ -78,6 +94,84 @@ pub fn bind(
     let server = server.run();
     let handle = server.handle();
     Ok((server, addr, handle))
+}
+
+/// Binds the internal port: `/metrics`, `/healthz` and `/readyz` only, for
+/// kubelet probes and Prometheus scrapes; anything else is 404.
+///
+/// It has no Host/Origin gate and no CORS. The gate exists because, without
+/// auth, every client of the public port is admin, and a DNS-rebinding page
+/// (whose `Host` is its own name) must not get that. Nothing here acts as anyone:
+/// no session, no write, only liveness, readiness and counts whose labels never
+/// carry a resource id, session id or token subject. And the gate would refuse
+/// exactly the callers this port is for: kubelet and Prometheus name the pod's
+/// address in `Host`, which is not loopback. Who may reach the port is the
+/// network's business (bind it where only probes and scrapers can connect).
+pub fn bind_internal(
+    state: AppState,
+    listen: SocketAddr,
+) -> std::io::Result<(Server, SocketAddr, ServerHandle)> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::from_fn(request_span))
+            .app_data(data.clone())
+            .configure(health_routes)
+            .default_service(web::to(not_on_internal_port))
+    })
+    // Probes and scrapes are a few requests a second: one worker thread is plenty.
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(5)
+    .client_request_timeout(Duration::from_secs(5))
+    .bind(listen)?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("bound to no address"))?;
+    let server = server.run();
+    let handle = server.handle();
+    Ok((server, addr, handle))
+}
+
+/// The three routes for probes and scrapers.
+fn health_routes(app: &mut web::ServiceConfig) {
+    app.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
+}
+
+/// On the public port when an internal port serves them: 404, not the SPA's page.
+fn moved_health_routes(app: &mut web::ServiceConfig) {
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        app.route(path, web::to(moved_to_internal_port));
+    }
+}
+
+async fn moved_to_internal_port(
+    request: actix_web::HttpRequest,
+) -> Result<HttpResponse, Rejection> {
+    Err(Rejection::new(
+        ErrorCode::NotFound,
+        format!(
+            "no route {} {} on this port: health and metrics are served on the internal port \
+             (--internal-listen)",
+            request.method(),
+            request.path()
+        ),
+    ))
+}
+
+async fn not_on_internal_port(request: actix_web::HttpRequest) -> Result<HttpResponse, Rejection> {
+    Err(Rejection::new(
+        ErrorCode::NotFound,
+        format!(
+            "no route {} {} on the internal port: it serves /metrics, /healthz and /readyz only",
+            request.method(),
+            request.path()
+        ),
+    ))
 }
 
 /// Turns Nagle's algorithm off on every accepted socket: a delta is one small

@@ -106,6 +106,13 @@ impl TestHubBuilder {
         self
     }
 
+    /// Serves `/metrics`, `/healthz` and `/readyz` on a second port (127.0.0.1:0)
+    /// and no longer on the public one.
+    pub fn internal_port(mut self) -> Self {
+        self.config.internal_listen = Some("127.0.0.1:0".parse().unwrap());
+        self
+    }
+
     pub fn allowed_hosts(mut self, hosts: &[&str]) -> Self {
         self.config.allowed_hosts = hosts.iter().map(|h| (*h).to_owned()).collect();
         self
@@ -189,6 +196,12 @@ impl TestHub {
         format!("http://{}{path}", self.running.as_ref().unwrap().addr)
     }
 
+    /// A URL on the internal port (built with `internal_port()`).
+    pub fn internal_http(&self, path: &str) -> String {
+        let internal = self.running.as_ref().unwrap().internal_addr;
+        format!("http://{}{path}", internal.expect("no internal port"))
+    }
+
     pub async fn client(&self) -> Client {
         Client::connect_hello(&self.url(), Codec::MsgPack)
             .await
@@ -254,6 +267,8 @@ pub async fn assert_answers_ping(client: &mut Client) {
 pub struct HubProcess {
     pub child: Child,
     pub addr: String,
+    /// The internal port's address, when started with `--internal-listen`.
+    pub internal_addr: Option<String>,
 }
 
 impl HubProcess {
@@ -270,16 +285,25 @@ impl HubProcess {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        stdout.read_line(&mut line).unwrap();
         let addr = line
             .trim()
             .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("first line was {line:?}"));
+            .unwrap_or_else(|| panic!("first line was {line:?}"))
+            .to_owned();
+        let internal_addr = extra.contains(&"--internal-listen").then(|| {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            line.trim()
+                .strip_prefix("internal listening on http://")
+                .unwrap_or_else(|| panic!("second line was {line:?}"))
+                .to_owned()
+        });
         Self {
-            addr: addr.to_owned(),
+            addr,
+            internal_addr,
             child,
         }
     }
