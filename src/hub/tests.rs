@@ -179,7 +179,7 @@ async fn list_pages_find_every_match_once_and_never_examine_past_their_budget() 
         crate::limits::Quotas::new(crate::limits::QuotaSettings::default()),
     )
     .unwrap();
-    // A fixed, seeded population: ids over three prefixes and two depths, with
+    // A fixed, seeded population of 2000: ids over three prefixes and two depths, with
     // statuses drawn from every status, some deleted again.
     // SplitMix64: enough for a fixed population, and the same on every run.
     let mut seed = 17u64;
@@ -191,7 +191,7 @@ async fn list_pages_find_every_match_once_and_never_examine_past_their_budget() 
         usize::try_from((z ^ (z >> 31)) % below as u64).unwrap()
     };
     let mut model: std::collections::BTreeMap<String, Status> = Default::default();
-    for n in 0..600u32 {
+    for n in 0..2000u32 {
         let prefix = ["a", "b", "ab"][next(3)];
         let text = match next(2) == 0 {
             true => format!("{prefix}/{n:04}"),
