@@ -133,6 +133,96 @@ describe("dashboard against a real hub", () => {
   });
 });
 
+/**
+ * Issue 17, "values that break clients", through the real hub: resource ids, field and label
+ * names every JavaScript object answers to (valid id segments, so the hub takes them now and
+ * after issue 17), integers past 2^53 and a right-to-left override in a value. The dashboard
+ * must show each resource's status and fields and read every frame. (`__proto__` and NaN,
+ * which the hub is to refuse, are in src/features/resources/hostileFrames.test.tsx.)
+ */
+describe("names and values that break naive clients, through a real hub", () => {
+  const NAMES = ["constructor", "toString", "hasOwnProperty", "valueOf", "isPrototypeOf"];
+  const RESOURCES = ["constructor", "toString", "e2e/hasOwnProperty", "valueOf/e2e"];
+  let hub: HubProcess;
+  let browser: Browser;
+  let publisher: Publisher;
+
+  beforeAll(async () => {
+    hub = new HubProcess();
+    await hub.start();
+    browser = await launchBrowser();
+    publisher = await Publisher.connect(hub.httpUrl);
+  });
+
+  afterAll(async () => {
+    publisher.close();
+    await browser.close();
+    await hub.stop();
+  });
+
+  it("shows every resource, its status and its fields, and reads every frame", async () => {
+    const page = await openPage(browser, `${hub.httpUrl}/#/resources`);
+    await waitForLink(page, "live");
+    for (const resource of RESOURCES) {
+      await publisher.publish({
+        resource,
+        status: "down",
+        fields: {
+          ...Object.fromEntries(NAMES.map((name, index) => [name, index])),
+          // Past 2^53 either way (the hub takes 64-bit signed integers): MessagePack 64-bit.
+          big: 2 ** 62,
+          negative: -(2 ** 62),
+        },
+        labels: {
+          ...Object.fromEntries(NAMES.map((name) => [name, `is ${name}`])),
+          note: "\u202Eevil",
+        },
+      });
+    }
+    for (const resource of RESOURCES) await waitForRow(page, resource, "down");
+
+    await page.goto(`${hub.httpUrl}/#/resources/constructor`);
+    const detail = page.getByTestId("resource-detail");
+    await detail.locator('[data-status="down"]').first().waitFor({ timeout: 10_000 });
+    const fields = detail.getByRole("region", { name: "Fields" });
+    for (const [index, name] of NAMES.entries()) {
+      expect(
+        await fields
+          .getByRole("term")
+          .filter({ hasText: new RegExp(`^${name}$`) })
+          .count(),
+      ).toBe(1);
+      expect(await fields.textContent()).toContain(`${name}${String(index)}`);
+    }
+    expect(await fields.textContent()).toContain(`big${String(2 ** 62)}`);
+    expect(await fields.textContent()).toContain(`negative${String(-(2 ** 62))}`);
+    const labels = detail.getByRole("region", { name: "Labels" });
+    for (const name of NAMES)
+      await labels.getByText(`${name}: is ${name}`).waitFor({ timeout: 5000 });
+    await labels.getByText("note: ⟨U+202E⟩evil").waitFor({ timeout: 5000 });
+
+    // A delta removing `toString` and changing `valueOf` brings the resource back up.
+    await publisher.publish({
+      resource: "constructor",
+      status: "up",
+      fields: { toString: null, valueOf: 30 },
+    });
+    await detail.locator('[data-status="up"]').first().waitFor({ timeout: 10_000 });
+    await fields.getByText("30").waitFor({ timeout: 5000 });
+    expect(
+      await fields
+        .getByRole("term")
+        .filter({ hasText: /^toString$/ })
+        .count(),
+    ).toBe(0);
+    expect(await page.textContent('[data-testid="connection-banner"]')).not.toContain(
+      "could not be read",
+    );
+    console.log(`screenshot: ${await screenshot(page, "hostile-names")}`);
+    await page.close();
+  });
+});
+
 describe("sign-in when the hub requires a token", () => {
   const secret = "e2e-secret-that-is-long-enough-for-hs256";
   let hub: HubProcess;

@@ -5,7 +5,7 @@ import type { ReactNode } from "react";
 export function Fact({ label, children }: { label: string; children: ReactNode }) {
   return (
     <>
-      <Box component="dt" sx={{ color: "text.secondary" }}>
+      <Box component="dt" sx={{ color: "text.secondary", minWidth: 0, overflowWrap: "anywhere" }}>
         {label}
       </Box>
       <Box component="dd" sx={{ m: 0, minWidth: 0, overflowWrap: "anywhere" }}>

@@ -1,5 +1,6 @@
 import { decode, encode } from "@msgpack/msgpack";
 import { describe, expect, it, vi } from "vitest";
+import { hubBytes, I64_MIN, mapOf, PROTOTYPE_NAMES, U64_MAX } from "../test/hostileFrames";
 import {
   CLOSE_AFTER_ERROR_MS,
   MAX_SINCE_IDS,
@@ -128,6 +129,136 @@ describe("connection", () => {
     expect(decodeFrame(encode({ t: "ack", id: 3 }))).toMatch(/not a hub frame/);
     expect(decodeFrame(encode(["ack", 3, 9]))).toMatch(/not a hub frame/);
     expect(decodeFrame(new Uint8Array([0xc1]))).toMatch(/undecodable/);
+  });
+
+  describe("a frame whatever names and values it holds", () => {
+    const snapshotOf = (fields: unknown, labels: unknown = {}) =>
+      hubBytes({
+        t: "snapshot",
+        resource: "svc/api",
+        seq: 7,
+        status: "down",
+        fields,
+        labels,
+        updated_at: 1_800_000_000_000n, // uint64 on the wire, as a Rust hub writes it
+        reset: false,
+      });
+    const asFrame = (result: ReturnType<typeof decodeFrame>) => {
+      if (typeof result === "string") throw new Error(result);
+      return result;
+    };
+
+    it("is not the library's default: it refuses `__proto__` as a map key", () => {
+      expect(() => decode(snapshotOf(mapOf([["__proto__", 1]])))).toThrow(/__proto__/);
+    });
+
+    it("keeps names every object answers to as entries, and pollutes no prototype", () => {
+      const frame = asFrame(
+        decodeFrame(
+          snapshotOf(
+            mapOf(PROTOTYPE_NAMES.map((name, index) => [name, index])),
+            mapOf(PROTOTYPE_NAMES.map((name) => [name, `label ${name}`])),
+          ),
+        ),
+      );
+      if (frame.t !== "snapshot") throw new Error(frame.t);
+      expect(frame.status).toBe("down");
+      expect(Object.keys(frame.fields).sort()).toEqual([...PROTOTYPE_NAMES].sort());
+      expect(Object.keys(frame.labels).sort()).toEqual([...PROTOTYPE_NAMES].sort());
+      PROTOTYPE_NAMES.forEach((name, index) => {
+        expect(Object.getOwnPropertyDescriptor(frame.fields, name)?.value).toBe(index);
+        expect(Object.getOwnPropertyDescriptor(frame.labels, name)?.value).toBe(`label ${name}`);
+      });
+      expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+      expect(Object.keys(Object.prototype)).toEqual([]);
+    });
+
+    it("restores the names at every depth: a history answer's deltas, a removal as null", () => {
+      const frame = asFrame(
+        decodeFrame(
+          hubBytes({
+            t: "history",
+            id: 4,
+            resource: "svc/api",
+            complete: true,
+            deltas: [
+              {
+                t: "delta",
+                resource: "svc/api",
+                seq: 8,
+                at: 1,
+                fields: mapOf([["__proto__", null]]),
+              },
+              {
+                t: "delta",
+                resource: "svc/api",
+                seq: 9,
+                at: 2,
+                labels: mapOf([["constructor", "x"]]),
+              },
+            ],
+          }),
+        ),
+      );
+      if (frame.t !== "history") throw new Error(frame.t);
+      const [removal, change] = frame.deltas;
+      expect(removal?.t === "delta" && Object.hasOwn(removal.fields ?? {}, "__proto__")).toBe(true);
+      expect(
+        removal?.t === "delta" &&
+          Object.getOwnPropertyDescriptor(removal.fields ?? {}, "__proto__")?.value,
+      ).toBeNull();
+      expect(change?.t === "delta" && Object.entries(change.labels ?? {})).toEqual([
+        ["constructor", "x"],
+      ]);
+    });
+
+    it("takes every scalar: non-finite floats as text, 64-bit integers as the nearest number", () => {
+      const frame = asFrame(
+        decodeFrame(
+          snapshotOf(
+            mapOf<unknown>([
+              ["nan", NaN],
+              ["inf", Infinity],
+              ["neg_inf", -Infinity],
+              ["u64", U64_MAX],
+              ["i64", I64_MIN],
+              ["gone", null],
+            ]),
+            mapOf([["gone", null]]),
+          ),
+        ),
+      );
+      if (frame.t !== "snapshot") throw new Error(frame.t);
+      expect(frame.updated_at).toBe(1_800_000_000_000);
+      expect(frame.fields).toEqual({
+        nan: "NaN",
+        inf: "Infinity",
+        neg_inf: "-Infinity",
+        u64: 2 ** 64,
+        i64: -(2 ** 63),
+      });
+      expect(frame.labels).toEqual({});
+    });
+
+    it("takes names of any length and any characters", () => {
+      const long = "n".repeat(10_000);
+      const tricky = ["\u202Eevil", "zero\u200Bwidth", "\uFEFFbom", "tab\there", "日本語", ""];
+      const frame = asFrame(
+        decodeFrame(snapshotOf(mapOf([long, ...tricky].map((name) => [name, name.length])))),
+      );
+      if (frame.t !== "snapshot") throw new Error(frame.t);
+      expect(Object.keys(frame.fields).sort()).toEqual([long, ...tricky].sort());
+    });
+
+    it("tells a message that is no frame, without throwing", () => {
+      expect(decodeFrame(hubBytes({ t: "snapshot", resource: "svc/api" }))).toMatch(
+        /not a hub frame/,
+      );
+      expect(
+        decodeFrame(hubBytes({ t: "delta", resource: 5, seq: 1, at: 1, big: 2n ** 63n })),
+      ).toMatch(/not a hub frame/);
+      expect(decodeFrame(new Uint8Array([0x81, 0xa1]))).toMatch(/undecodable/);
+    });
   });
 
   it("resumes a pattern with the seq of every known resource it matches, in one plain sub", () => {

@@ -53,6 +53,7 @@ import {
   connecting,
   connectionLost,
   errorReceived,
+  frameUnreadable,
   reconnectRequested,
   reconnectScheduled,
   subscriptionConfirmed,
@@ -206,7 +207,9 @@ export function createHubMiddleware(
           onFrame(frame);
         },
         frameRejected(reason) {
+          if (current !== generation) return;
           console.warn(`fillstack: ignored a frame from the hub: ${reason}`);
+          dispatch(frameUnreadable({ reason }));
         },
         closed(code, reason) {
           if (current === generation) onLost(code, reason);

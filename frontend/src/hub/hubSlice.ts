@@ -13,6 +13,7 @@ import {
   type PayloadAction,
 } from "@reduxjs/toolkit";
 import { isRole, type ErrorCode, type Role, type WelcomeFrame } from "@protocol/frames";
+import { emptyRecord } from "../common/records";
 import { signInRequired, signedOut } from "../features/auth/authSlice";
 
 /**
@@ -62,12 +63,21 @@ export interface HubState {
    * the token's scope: `**` with a token whose `res` is `[svc/**, host/a]` becomes two `sub`s.
    */
   requested: string[];
-  /** The session's subscriptions by pattern, as sent on the current socket. */
+  /**
+   * The session's subscriptions by pattern, as sent on the current socket (prototype-free:
+   * a token's `res` may name `constructor`).
+   */
   subscriptions: Record<string, Subscription>;
   /** Hub clock minus browser clock, measured with `ping`/`pong`. */
   clockOffsetMs: number;
   /** The last `error` frame that answered no request of ours. */
   lastError: { code: ErrorCode; message: string } | null;
+  /**
+   * Messages from the hub the dashboard could not read (not MessagePack, or not a frame of
+   * the contract), over the page's life, and why the last one was not: each lost frame may
+   * hide a change, so the banner says so instead of only the console.
+   */
+  unreadable: { count: number; lastReason: string | null };
 }
 
 const initialState: HubState = {
@@ -77,9 +87,10 @@ const initialState: HubState = {
   lastClose: null,
   session: null,
   requested: [],
-  subscriptions: {},
+  subscriptions: emptyRecord(),
   clockOffsetMs: 0,
   lastError: null,
+  unreadable: { count: 0, lastReason: null },
 };
 
 export const hubSlice = createSlice({
@@ -104,7 +115,7 @@ export const hubSlice = createSlice({
       state.attempt = 0;
       state.lastError = null;
       // A new session holds no subscription yet; the middleware sends them next.
-      state.subscriptions = {};
+      state.subscriptions = emptyRecord();
       state.session = {
         session: payload.session,
         server: payload.server,
@@ -162,13 +173,17 @@ export const hubSlice = createSlice({
     errorReceived(state, { payload }: PayloadAction<{ code: ErrorCode; message: string }>) {
       state.lastError = payload;
     },
+    frameUnreadable(state, { payload }: PayloadAction<{ reason: string }>) {
+      state.unreadable.count += 1;
+      state.unreadable.lastReason = payload.reason;
+    },
   },
   extraReducers: (builder) => {
     builder.addMatcher(isAnyOf(signInRequired, signedOut), (state) => {
       state.link = "signedOut";
       state.retryAt = null;
       state.session = null;
-      state.subscriptions = {};
+      state.subscriptions = emptyRecord();
     });
   },
   selectors: {
@@ -181,6 +196,7 @@ export const hubSlice = createSlice({
     selectSubscriptions: (hub) => hub.subscriptions,
     selectClockOffsetMs: (hub) => hub.clockOffsetMs,
     selectLastHubError: (hub) => hub.lastError,
+    selectUnreadableFrames: (hub) => hub.unreadable,
     selectRoles: (hub): readonly Role[] => hub.session?.roles ?? noRoles,
     /** Publishers and admins may publish. */
     selectCanPublish: (hub) =>
@@ -209,6 +225,7 @@ export const {
   reconnectScheduled,
   clockMeasured,
   errorReceived,
+  frameUnreadable,
 } = hubSlice.actions;
 
 export const {
@@ -221,6 +238,7 @@ export const {
   selectSubscriptions,
   selectClockOffsetMs,
   selectLastHubError,
+  selectUnreadableFrames,
   selectRoles,
   selectCanPublish,
   selectIsAdmin,

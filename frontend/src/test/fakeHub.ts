@@ -4,7 +4,7 @@
  * state machine, not the socket; the e2e specs drive a real hub.
  */
 import type { ClientFrame, ServerFrame } from "@protocol/frames";
-import type { OpenSocket, SocketEvents } from "../hub/connection";
+import { receiveMessage, type OpenSocket, type SocketEvents } from "../hub/connection";
 
 /** One fake socket per connect: what the middleware sent, and a way to play the hub. */
 export class FakeHub {
@@ -29,6 +29,16 @@ export class FakeHub {
   }
   say(...frames: ServerFrame[]) {
     for (const frame of frames) this.current.events.frameReceived(frame);
+  }
+  /**
+   * Plays the hub's messages as bytes, read as the browser's socket reads them: through the
+   * real decoder, so a test can send what no `ServerFrame` can spell.
+   */
+  sayBytes(...messages: Uint8Array[]) {
+    for (const bytes of messages) {
+      const data = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+      receiveMessage(data, this.current.events);
+    }
   }
   close(code: number, reason = "") {
     this.current.events.closed(code, reason);

@@ -29,6 +29,26 @@ function answer(status: number, body: unknown) {
 }
 
 describe("HistoryChart", () => {
+  it("lists deltas of a JSON body whatever their names (the REST side of issue 17)", async () => {
+    // Written out: JSON.parse makes `__proto__` an own entry; an object literal would not.
+    const body = `{"resource":"svc/api","complete":true,"deltas":[
+      {"t":"delta","resource":"svc/api","seq":2,"at":2000,"status":"down",
+       "fields":{"__proto__":1,"constructor":2,"toString":3},"labels":{"valueOf":"x"}},
+      {"t":"delta","resource":"svc/api","seq":3,"at":3000,"status":"up",
+       "fields":{"__proto__":4,"constructor":null}}]}`;
+    vi.stubGlobal("fetch", () =>
+      Promise.resolve(
+        new Response(body, { status: 200, headers: { "Content-Type": "application/json" } }),
+      ),
+    );
+    renderWithProviders(<HistoryChart resource={resource} />);
+    const changes = await screen.findByRole("list", { name: "Recent changes" });
+    expect(changes.textContent).toMatch(
+      /#3.*status → up, __proto__=4, −constructor.*#2.*status → down, __proto__=1, constructor=2, toString=3, label valueOf:x/,
+    );
+    expect(Object.keys(Object.prototype)).toEqual([]);
+  });
+
   it("asks the REST route for the resource's deltas and lists them, newest first", async () => {
     const fetch = answer(200, {
       resource: "svc/api",

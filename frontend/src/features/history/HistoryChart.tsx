@@ -10,6 +10,8 @@ import { LineChart } from "@mui/x-charts/LineChart";
 import type { DeltaFrame, HistoryEntry, Status } from "@protocol/frames";
 import { useEffect, useMemo, useState } from "react";
 import { monospace, statusColor } from "../../app/theme";
+import { visibleName, visibleText } from "../../common/names";
+import { hasEntry } from "../../common/records";
 import { describeRestError } from "../../common/rest";
 import { formatDuration, formatShortTimestamp, formatTimestamp } from "../../common/time";
 import { useNow } from "../../common/useNow";
@@ -62,10 +64,12 @@ function describeEntry(entry: HistoryEntry): string {
   const parts: string[] = [];
   if (entry.status !== undefined) parts.push(`status → ${entry.status}`);
   for (const [key, value] of Object.entries(entry.fields ?? {})) {
-    parts.push(value === null ? `−${key}` : `${key}=${String(value)}`);
+    const name = visibleName(key);
+    parts.push(value === null ? `−${name}` : `${name}=${visibleText(String(value))}`);
   }
   for (const [key, value] of Object.entries(entry.labels ?? {})) {
-    parts.push(value === null ? `−label ${key}` : `label ${key}:${value}`);
+    const name = visibleName(key);
+    parts.push(value === null ? `−label ${name}` : `label ${name}:${visibleText(value)}`);
   }
   if (entry.ttl_ms !== undefined)
     parts.push(entry.ttl_ms === 0 ? "ttl cleared" : `ttl ${formatDuration(entry.ttl_ms)}`);
@@ -124,7 +128,9 @@ function FieldLine({
 }) {
   const theme = useTheme();
   const points = deltas.flatMap((delta) => {
-    const value = delta.fields?.[field];
+    // Own entries only: a REST body's plain map answers `constructor` without holding one.
+    const value =
+      delta.fields !== undefined && hasEntry(delta.fields, field) ? delta.fields[field] : null;
     return typeof value === "number" ? [{ at: delta.at, value }] : [];
   });
   if (points.length === 0) return null;
@@ -132,7 +138,7 @@ function FieldLine({
   const low = Math.min(...values);
   const high = Math.max(...values);
   return (
-    <Box role="img" aria-label={`${field} from ${String(low)} to ${String(high)}`}>
+    <Box role="img" aria-label={`${visibleName(field)} from ${String(low)} to ${String(high)}`}>
       <LineChart
         height={140}
         margin={{ top: 8, right: 12, bottom: 0, left: 0 }}
@@ -245,7 +251,7 @@ export function HistoryChart({ resource }: { resource: Resource }) {
           >
             {fields.map((name) => (
               <MenuItem key={name} value={name}>
-                {name}
+                {visibleName(name)}
               </MenuItem>
             ))}
           </TextField>

@@ -4,6 +4,7 @@
  */
 import type { FieldChanges, LabelChanges, Scalar, Status } from "@protocol/frames";
 import { checkResourceId } from "../../common/pattern";
+import { emptyRecord } from "../../common/records";
 import type { Change } from "./publishSlice";
 
 export type FieldKind = "number" | "text" | "bool" | "remove";
@@ -66,7 +67,8 @@ export function toChange(draft: PublishDraft): Change | string {
   const idProblem = checkResourceId(resource);
   if (idProblem !== null) return idProblem;
 
-  const fields: FieldChanges = {};
+  // Prototype-free: a field named `__proto__` is sent as one, not lost as a prototype.
+  const fields: FieldChanges = emptyRecord();
   for (const row of draft.fields) {
     const name = row.name.trim();
     if (name === "") return "every field needs a name";
@@ -79,7 +81,7 @@ export function toChange(draft: PublishDraft): Change | string {
   }
   if (Object.keys(fields).length > MAX_FIELDS) return "a resource holds at most 64 fields";
 
-  const labels: LabelChanges = {};
+  const labels: LabelChanges = emptyRecord();
   for (const row of draft.labels) {
     const name = row.name.trim();
     if (name === "") return "every label needs a name";

@@ -17,6 +17,7 @@ import { useAppSelector } from "../../app/hooks";
 import { monospace } from "../../app/theme";
 import { Fact } from "../../common/Fact";
 import { routeHref } from "../../common/hashRoute";
+import { visibleName, visibleText } from "../../common/names";
 import { describeRestError } from "../../common/rest";
 import { formatAge, formatDuration, formatTimestamp } from "../../common/time";
 import { useNow } from "../../common/useNow";
@@ -215,7 +216,9 @@ export function ResourceDetail({ id, onClose }: { id: string; onClose: () => voi
                       resource.lastChange.previousStatus !== null
                         ? `status ${resource.lastChange.previousStatus} → ${resource.status}`
                         : null,
-                      ...resource.lastChange.keys.filter((key) => key !== "status"),
+                      ...resource.lastChange.keys
+                        .filter((key) => key !== "status")
+                        .map(visibleName),
                     ]
                       .filter((part) => part !== null)
                       .join(", ") || "refreshed"}
@@ -243,8 +246,8 @@ export function ResourceDetail({ id, onClose }: { id: string; onClose: () => voi
                 {Object.entries(resource.fields)
                   .sort(([a], [b]) => a.localeCompare(b))
                   .map(([key, value]) => (
-                    <Fact key={key} label={key}>
-                      {String(value)}
+                    <Fact key={key} label={visibleName(key)}>
+                      {visibleText(String(value))}
                     </Fact>
                   ))}
               </Box>
@@ -261,8 +264,9 @@ export function ResourceDetail({ id, onClose }: { id: string; onClose: () => voi
                   <Chip
                     key={key}
                     variant="outlined"
-                    label={`${key}: ${value}`}
-                    sx={{ fontFamily: monospace }}
+                    label={`${visibleName(key)}: ${visibleText(value)}`}
+                    title={`${visibleName(key)}: ${visibleText(value)}`}
+                    sx={{ fontFamily: monospace, maxWidth: "100%" }}
                   />
                 ))}
               </Box>

@@ -5,6 +5,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { memo, useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useAppSelector } from "../../app/hooks";
 import { monospace } from "../../app/theme";
+import { visibleName, visibleText } from "../../common/names";
 import { formatAge, formatTimestamp } from "../../common/time";
 import { useNow } from "../../common/useNow";
 import { selectResourceById, selectVisibleResourceIds } from "./resourcesSlice";
@@ -17,7 +18,7 @@ const HEADERS = ["Status", "Resource", "Fields", "Labels", "Updated", "Seq"];
 /** `cpu=0.42 · mem=512` for the first few fields; the detail panel has them all. */
 function summarise(map: Record<string, unknown>, separator: string): string {
   return Object.entries(map)
-    .map(([key, value]) => `${key}${separator}${String(value)}`)
+    .map(([key, value]) => `${visibleName(key)}${separator}${visibleText(String(value))}`)
     .join(" · ");
 }
 

@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { makeStore } from "../../app/store";
 import { delta, snapshot } from "../../test/frames";
+import { mapOf, PROTOTYPE_NAMES } from "../../test/hostileFrames";
 import { silentSocket } from "../../test/renderWithProviders";
-import { tokenSubmitted } from "../auth/authSlice";
+import { signedOut, tokenSubmitted } from "../auth/authSlice";
 import {
   filterChanged,
   framesReceived,
   resourcesForgotten,
+  selectAllResources,
   selectResourceById,
   selectStatusCounts,
   selectVisibleResourceIds,
@@ -221,5 +223,110 @@ describe("a burst of 10,000 resources", () => {
       ),
     );
     expect(selectStatusCounts(store.getState()).down).toBe(5000);
+  });
+
+  describe("names every object answers to", () => {
+    it("are resources like any other: listed, counted, changed and removed", () => {
+      const ids = PROTOTYPE_NAMES.filter((name) => name !== "__proto__");
+      const store = storeWith(
+        ...ids.map((id) => snapshot(id, { status: "down" })),
+        snapshot("__proto__", { status: "down" }),
+        delta("toString", 2, { status: "degraded" }),
+      );
+      const state = () => store.getState();
+      expect(selectAllResources(state()).map((resource) => resource.resource)).toEqual([
+        ...ids,
+        "__proto__",
+      ]);
+      expect(selectStatusCounts(state())).toMatchObject({ down: 6, degraded: 1 });
+      expect(selectResourceById(state(), "toString")?.status).toBe("degraded");
+      expect(selectResourceById(state(), "svc/unknown")).toBeUndefined();
+
+      store.dispatch(
+        framesReceived([
+          { t: "removed", resource: "constructor", seq: 2 },
+          { t: "removed", resource: "__proto__", seq: 2 },
+        ]),
+      );
+      store.dispatch(resourcesForgotten(["valueOf"]));
+      expect(selectAllResources(state()).map((resource) => resource.resource)).toEqual([
+        "prototype",
+        "toString",
+        "hasOwnProperty",
+        "isPrototypeOf",
+      ]);
+      expect(selectResourceById(state(), "constructor")).toBeUndefined();
+
+      // Starting again keeps the map free of them too.
+      store.dispatch(signedOut());
+      store.dispatch(framesReceived([snapshot("hasOwnProperty", { status: "up" })]));
+      expect(selectAllResources(state()).map((resource) => resource.resource)).toEqual([
+        "hasOwnProperty",
+      ]);
+    });
+
+    it("are fields and labels like any other: set, changed and removed by deltas", () => {
+      const store = storeWith(
+        snapshot("svc/api", {
+          status: "down",
+          fields: mapOf(PROTOTYPE_NAMES.map((name) => [name, 1])),
+          labels: mapOf([["__proto__", "x"]]),
+        }),
+      );
+      store.dispatch(
+        framesReceived([
+          delta("svc/api", 2, {
+            fields: mapOf([
+              ["__proto__", null],
+              ["toString", 2],
+              ["valueOf", null],
+            ]),
+            labels: mapOf([
+              ["__proto__", "y"],
+              ["constructor", "z"],
+            ]),
+          }),
+        ]),
+      );
+      const resource = selectResourceById(store.getState(), "svc/api");
+      expect(resource?.status).toBe("down");
+      expect(Object.entries(resource?.fields ?? {})).toEqual([
+        ["constructor", 1],
+        ["prototype", 1],
+        ["toString", 2],
+        ["hasOwnProperty", 1],
+        ["isPrototypeOf", 1],
+      ]);
+      expect(Object.entries(resource?.labels ?? {})).toEqual([
+        ["__proto__", "y"],
+        ["constructor", "z"],
+      ]);
+      expect(resource?.lastChange?.keys).toEqual([
+        "fields.__proto__",
+        "fields.toString",
+        "fields.valueOf",
+        "labels.__proto__",
+        "labels.constructor",
+      ]);
+      expect(Object.keys(Object.prototype)).toEqual([]);
+    });
+
+    it("are compared as entries when a snapshot replaces the state", () => {
+      const store = storeWith(snapshot("svc/api", { fields: { cpu: 1 } }));
+      store.dispatch(
+        framesReceived([
+          snapshot("svc/api", {
+            seq: 2,
+            fields: mapOf([
+              ["cpu", 1],
+              ["constructor", 3],
+            ]),
+          }),
+        ]),
+      );
+      expect(selectResourceById(store.getState(), "svc/api")?.lastChange?.keys).toEqual([
+        "fields.constructor",
+      ]);
+    });
   });
 });

@@ -3,6 +3,9 @@
  * `snapshot`, `delta` and `removed` frames (reported by the middleware as events), plus the
  * table's filter. Per resource, seq only grows: a delta at or below the current seq was
  * already applied and is ignored; a gap is always followed by a `reset` snapshot from the hub.
+ * Resource ids, field names and label names come from publishers, so every map keyed by them
+ * (the entities, each resource's fields and labels) is prototype-free (`common/records.ts`):
+ * a resource `toString` or a field `__proto__` is stored, shown and removed like any other.
  */
 import {
   createEntityAdapter,
@@ -15,6 +18,7 @@ import {
 import type { DeltaFrame, RemovedFrame, Seq, SnapshotFrame, Status } from "@protocol/frames";
 import { STATUSES } from "@protocol/frames";
 import { checkPattern, matchesPattern } from "../../common/pattern";
+import { emptyRecord, hasEntry, recordOf } from "../../common/records";
 import { signedOut, tokenSubmitted } from "../auth/authSlice";
 
 /** What the last change of a resource touched, for the detail panel. */
@@ -62,9 +66,20 @@ const initialFilter: ResourceFilter = {
   sortDescending: false,
 };
 
+/**
+ * No resources. The adapter's own `entities` is `{}`, on which `"toString" in entities` holds
+ * and `setOne` would then never list a resource `toString`; this one has no prototype. The
+ * adapter's `setOne`, `removeOne` and `removeMany` keep the object they are given (`removeAll`
+ * and `setAll` would put a `{}` back, so the slice uses neither).
+ */
+const noResources = () => ({
+  ...resources.getInitialState(),
+  entities: emptyRecord<Resource>(),
+});
+
 export const resourcesSlice = createSlice({
   name: "resources",
-  initialState: resources.getInitialState({ filter: initialFilter }),
+  initialState: { ...noResources(), filter: initialFilter },
   reducers: {
     /**
      * One burst of `snapshot`, `delta` and `removed` frames, in the order the hub sent them.
@@ -96,23 +111,27 @@ export const resourcesSlice = createSlice({
   extraReducers: (builder) => {
     // Another token may see other resources: start again from the hub's snapshots.
     builder.addMatcher(isAnyOf(tokenSubmitted, signedOut), (state) => {
-      resources.removeAll(state);
+      Object.assign(state, noResources());
     });
   },
 });
 
 type ResourcesState = ReturnType<typeof resourcesSlice.reducer>;
 
+/** The resource `id` as held, if held (never a property every object has). */
+const heldResource = (state: ResourcesState, id: string): Resource | undefined =>
+  hasEntry(state.entities, id) ? state.entities[id] : undefined;
+
 function applySnapshot(state: ResourcesState, snapshot: SnapshotFrame) {
-  const current = state.entities[snapshot.resource];
+  const current = heldResource(state, snapshot.resource);
   // A plain snapshot older than what we hold is a late echo; a reset always wins.
   if (current !== undefined && !snapshot.reset && snapshot.seq < current.seq) return;
   resources.setOne(state, {
     resource: snapshot.resource,
     seq: snapshot.seq,
     status: snapshot.status,
-    fields: snapshot.fields,
-    labels: snapshot.labels,
+    fields: recordOf(snapshot.fields),
+    labels: recordOf(snapshot.labels),
     updated_at: snapshot.updated_at,
     ttl_ms: snapshot.ttl_ms ?? null,
     lastChange:
@@ -121,7 +140,7 @@ function applySnapshot(state: ResourcesState, snapshot: SnapshotFrame) {
 }
 
 function applyDelta(state: ResourcesState, delta: DeltaFrame) {
-  const current = state.entities[delta.resource];
+  const current = heldResource(state, delta.resource);
   // Unknown or already seen: the hub follows any gap with a snapshot.
   if (current === undefined || delta.seq <= current.seq) return;
   const keys: string[] = [];
@@ -184,7 +203,9 @@ function diffKeys<V>(
   keys: string[],
 ) {
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (before[key] !== after[key]) keys.push(`${name}.${key}`);
+    // Own entries only: a snapshot's plain map answers `constructor` even without one.
+    const differs = hasEntry(before, key) !== hasEntry(after, key) || before[key] !== after[key];
+    if (differs) keys.push(`${name}.${key}`);
   }
 }
 

@@ -17,6 +17,7 @@ import {
   selectLink,
   selectRetryAt,
   selectSession,
+  selectUnreadableFrames,
 } from "../../hub/hubSlice";
 import { selectResourceTotal } from "../resources/resourcesSlice";
 
@@ -51,6 +52,7 @@ export function ConnectionBanner() {
   const lastClose = useAppSelector(selectLastClose);
   const total = useAppSelector(selectResourceTotal);
   const hubError = useAppSelector(selectLastHubError);
+  const unreadable = useAppSelector(selectUnreadableFrames);
   const theme = useTheme();
   const now = useNow();
 
@@ -69,6 +71,11 @@ export function ConnectionBanner() {
       text = `Live · ${session?.server ?? "hub"} · ${total.toLocaleString()} resources`;
       if (hubError !== null)
         text += ` · the hub refused a request (${hubError.code}): ${hubError.message}`;
+      // A frame not read may hide a change: say so where the operator looks.
+      if (unreadable.count > 0) {
+        tone = "warning";
+        text += ` · ${unreadable.count.toLocaleString()} ${unreadable.count === 1 ? "message" : "messages"} from the hub could not be read (last: ${unreadable.lastReason ?? ""})`;
+      }
       break;
     case "waiting": {
       tone = "warning";
