@@ -192,3 +192,75 @@ async fn history(
     };
     (deltas.iter().map(HistoryEntry::seq).collect(), complete)
 }
+
+/// The contract orders a `sub`'s answer: `ok`, then snapshots. A resource created
+/// on another thread while the pattern is being taken must not slip its snapshot
+/// in ahead of the `ok` (the model test found it under load). The pattern here
+/// matches thousands of resources, so taking it lasts long enough for a creation
+/// racing it to commit and fan out; every round's frame order is checked.
+#[actix_web::test]
+async fn a_resource_created_while_a_sub_is_taken_never_sends_its_snapshot_before_the_ok() {
+    const EXISTING: usize = 3000;
+    let hub = TestHub::start().await;
+    let mut watcher = hub.client().await;
+    let mut publisher = hub.client().await;
+    for n in 0..EXISTING {
+        let frame = ClientFrame::Pub(fillstack_protocol::PublishFrame {
+            id: publisher.next_id(),
+            resource: format!("race/old/{n:05}"),
+            status: Some("up".into()),
+            ..Default::default()
+        });
+        publisher.send(&frame).await.unwrap();
+    }
+    for _ in 0..EXISTING {
+        next(&mut publisher).await;
+    }
+    for round in 0..12u64 {
+        let sub = watcher.next_id();
+        let created = format!("race/new/{round}");
+        let publish = ClientFrame::Pub(fillstack_protocol::PublishFrame {
+            id: publisher.next_id(),
+            resource: created.clone(),
+            status: Some("up".into()),
+            ..Default::default()
+        });
+        let take = ClientFrame::Sub {
+            id: sub,
+            pattern: "race/**".into(),
+            since: None,
+            epoch: None,
+            more: false,
+        };
+        let (sent, published) =
+            futures_util::future::join(watcher.send(&take), publisher.send(&publish)).await;
+        sent.unwrap();
+        published.unwrap();
+        let mut answered = false;
+        let mut snapshots = 0;
+        while snapshots < EXISTING + round as usize + 1 {
+            match next(&mut watcher).await {
+                ServerFrame::Ok { id, .. } if id == sub => answered = true,
+                ServerFrame::Snapshot(snapshot) => {
+                    assert!(
+                        answered,
+                        "round {round}: {} came before the ok",
+                        snapshot.resource
+                    );
+                    snapshots += 1;
+                }
+                other => panic!("round {round}: {other:?}"),
+            }
+        }
+        next(&mut publisher).await;
+        let unsub = watcher.next_id();
+        watcher
+            .send(&ClientFrame::Unsub {
+                id: unsub,
+                pattern: "race/**".into(),
+            })
+            .await
+            .unwrap();
+        assert!(matches!(next(&mut watcher).await, ServerFrame::Ok { id, .. } if id == unsub));
+    }
+}

@@ -101,14 +101,6 @@ impl WeakHub {
     }
 }
 
-/// The resources a new subscription covers, found when it was taken.
-pub struct Matches {
-    /// (id, actor) of every resource with an actor that matches, live or deleted.
-    pub resources: Vec<(ResourceId, Addr<ResourceActor>)>,
-    /// How many of them exist now.
-    pub live: usize,
-}
-
 impl Hub {
     /// Loads every existing resource from the store and starts its actor,
     /// spreading actors over `arbiters`. Deleted resources stay in the store only.
@@ -337,23 +329,21 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers `pattern` for resources created from now on, and returns those that
-    /// have an actor now. The caller (the session's ordered control path) then
-    /// sends each a `Subscribe`.
-    pub fn watch(&self, session: SessionId, outbox: &Outbox, pattern: &Pattern) -> Matches {
+    /// Registers `pattern` for resources created from now on, and returns every
+    /// resource with an actor now (live or lately deleted) that it matches. The
+    /// caller (the session's ordered control path) then sends each a `Subscribe`.
+    pub fn watch(
+        &self,
+        session: SessionId,
+        outbox: &Outbox,
+        pattern: &Pattern,
+    ) -> Vec<(ResourceId, Addr<ResourceActor>)> {
         self.watchers_mut()
             .add(pattern.clone(), session, outbox.clone());
-        let entries = self.entries_matching(pattern);
-        let live = entries.iter().filter(|(_, entry)| entry.is_live()).count();
-        let resources = entries
-            .into_iter()
-            .map(|(id, entry)| (id, entry.actor))
-            .collect();
-        Matches { resources, live }
+        self.matching(pattern)
     }
 
-    /// How many existing resources `pattern` matches (for the `ok` of a `sub`
-    /// the session already holds).
+    /// How many existing resources `pattern` matches (for the `ok` of a `sub`).
     pub fn count_live(&self, pattern: &Pattern) -> usize {
         self.entries_matching(pattern)
             .iter()

@@ -248,13 +248,18 @@ impl SessionActor {
                     })
             })
             .collect();
+        // The `ok` is queued before the pattern is registered: a resource created
+        // from then on can only send its snapshot after it, as the contract orders
+        // ("ok, then snapshots"). Registered first, a creation on another thread
+        // could fan its snapshot out between the two, ahead of the `ok`.
+        let count = self.hub.count_live(&pattern);
+        self.reply(&ServerFrame::Ok {
+            id,
+            count: Some(count as u64),
+        });
         let matches = self.hub.watch(self.id, &self.outbox, &pattern);
         self.subscriptions.patterns.push(pattern.clone());
         self.subscriptions.in_flight = Some(pattern.clone());
-        self.reply(&ServerFrame::Ok {
-            id,
-            count: Some(matches.live as u64),
-        });
         let plan = SubscribePlan {
             hub: self.hub.clone(),
             session: self.id,
@@ -262,7 +267,7 @@ impl SessionActor {
             pattern,
             budget: self.sub_budget(),
         };
-        Ok(Some(Box::pin(plan.run(matches.resources, since, trusted))))
+        Ok(Some(Box::pin(plan.run(matches, since, trusted))))
     }
 
     fn unsubscribe(
