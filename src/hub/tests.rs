@@ -63,7 +63,7 @@ async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers
     let outbox = Outbox::new(Codec::MsgPack, OutboxLimits::default());
     let pattern = Pattern::parse("svc/*").unwrap();
     let matches = hub.watch(SessionId(7), &outbox, &pattern);
-    for (_, actor) in matches.resources {
+    for (_, actor) in matches {
         let subscribe = crate::resource::messages::Subscribe {
             session: SessionId(7),
             outbox: outbox.clone(),
