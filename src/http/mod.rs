@@ -86,14 +86,18 @@ pub fn bind(
     .shutdown_timeout(5)
     .client_request_timeout(Duration::from_secs(5))
     .bind(listen)?;
-    let addr = server
-        .addrs()
-        .first()
-        .copied()
-        .ok_or_else(|| std::io::Error::other("bound to no address"))?;
+    let addr = bound_address(&server.addrs())?;
     let server = server.run();
     let handle = server.handle();
     Ok((server, addr, handle))
+}
+
+/// The one address a server was bound to.
+fn bound_address(addrs: &[SocketAddr]) -> std::io::Result<SocketAddr> {
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("bound to no address"))
 }
 
 /// Binds the internal port: `/metrics`, `/healthz` and `/readyz` only, for
@@ -125,11 +129,7 @@ pub fn bind_internal(
     .shutdown_timeout(5)
     .client_request_timeout(Duration::from_secs(5))
     .bind(listen)?;
-    let addr = server
-        .addrs()
-        .first()
-        .copied()
-        .ok_or_else(|| std::io::Error::other("bound to no address"))?;
+    let addr = bound_address(&server.addrs())?;
     let server = server.run();
     let handle = server.handle();
     Ok((server, addr, handle))

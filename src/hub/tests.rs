@@ -7,6 +7,20 @@ use crate::resource::handlers::PanicForTest;
 use crate::resource::messages::{Publish, TakeSnapshot};
 use crate::resource::state::Change;
 
+/// A hub whose resource actors run on the test's own arbiter, with default
+/// rules and quotas.
+fn open_on_this_thread(store: Store, clock: crate::clock::Clock) -> Hub {
+    Hub::open(
+        store,
+        vec![actix::Arbiter::current()],
+        clock,
+        crate::resource::RETIRE_AFTER,
+        crate::monitor::spec::MonitorSpec::default(),
+        crate::limits::Quotas::new(crate::limits::QuotaSettings::default()),
+    )
+    .unwrap()
+}
+
 fn id(text: &str) -> ResourceId {
     ResourceId::parse(text).unwrap()
 }
@@ -38,15 +52,7 @@ fn up() -> Change {
 async fn a_resource_actor_that_panics_is_replaced_from_the_store_and_subscribers_get_a_reset() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), 8 << 20, 100).unwrap();
-    let hub = Hub::open(
-        store,
-        vec![actix::Arbiter::current()],
-        crate::clock::Clock::system(),
-        crate::resource::RETIRE_AFTER,
-        crate::monitor::spec::MonitorSpec::default(),
-        crate::limits::Quotas::new(crate::limits::QuotaSettings::default()),
-    )
-    .unwrap();
+    let hub = open_on_this_thread(store, crate::clock::Clock::system());
     let resource = id("svc/fragile");
     let actor = hub.find_or_create(&resource);
     assert_eq!(
@@ -108,15 +114,7 @@ async fn a_ttl_expiry_that_meets_a_full_commit_queue_is_retried_until_it_lands()
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), 8 << 20, 100).unwrap();
     let clock = crate::clock::Clock::manual(1_000_000);
-    let hub = Hub::open(
-        store.clone(),
-        vec![actix::Arbiter::current()],
-        clock.clone(),
-        crate::resource::RETIRE_AFTER,
-        crate::monitor::spec::MonitorSpec::default(),
-        crate::limits::Quotas::new(crate::limits::QuotaSettings::default()),
-    )
-    .unwrap();
+    let hub = open_on_this_thread(store.clone(), clock.clone());
     let resource = id("agent/7");
     let actor = hub.find_or_create(&resource);
     let change = Change {
@@ -170,15 +168,7 @@ async fn list_pages_find_every_match_once_and_never_examine_past_their_budget() 
 
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), 8 << 20, 100).unwrap();
-    let hub = Hub::open(
-        store,
-        vec![actix::Arbiter::current()],
-        crate::clock::Clock::system(),
-        crate::resource::RETIRE_AFTER,
-        crate::monitor::spec::MonitorSpec::default(),
-        crate::limits::Quotas::new(crate::limits::QuotaSettings::default()),
-    )
-    .unwrap();
+    let hub = open_on_this_thread(store, crate::clock::Clock::system());
     // A fixed, seeded population of 2000: ids over three prefixes and two depths, with
     // statuses drawn from every status, some deleted again.
     // SplitMix64: enough for a fixed population, and the same on every run.
