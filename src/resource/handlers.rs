@@ -59,7 +59,12 @@ impl ResourceActor {
                     // The head is about to exist: this unit is its hold.
                     self.held = admitted;
                 }
-                self.commit(decided, ctx)
+                let committed = self.commit(decided, ctx);
+                if committed.is_err() {
+                    // Not handed to the store: the head did not change, nor may the hold.
+                    self.hold_for_head();
+                }
+                committed
             }
         }
     }

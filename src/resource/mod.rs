@@ -265,7 +265,7 @@ impl ResourceActor {
 
     /// Keeps the quota unit in step with the head: held while it exists (counted
     /// against its creator), given back once it does not.
-    fn hold_for_head(&mut self) {
+    pub(super) fn hold_for_head(&mut self) {
         let head = self.pipeline.head();
         if !head.exists {
             self.held = None;

@@ -53,7 +53,23 @@ impl SessionActor {
                     .as_ref()
                     .is_none_or(|held| held.subject() != verified.subject)
                 {
-                    quota = Some(self.hub.quotas().admit_session(&verified.subject)?);
+                    match self.hub.quotas().admit_session(&verified.subject) {
+                        Ok(unit) => quota = Some(unit),
+                        Err(rejection) => {
+                            // The token is fine; its subject has too many sessions. A
+                            // session with no valid hello yet is closed 1008 (policy),
+                            // not 4001; a refreshing one keeps what it had.
+                            self.refuse(rejection.answering(Some(id)));
+                            if self.grants.is_none() {
+                                self.outbox.close(
+                                    CloseCode::Policy,
+                                    "over limits.sessions_per_subject",
+                                    true,
+                                );
+                            }
+                            return Ok(());
+                        }
+                    }
                 }
                 writer = crate::limits::Writer::Subject(verified.subject.as_str().into());
                 verified.grants

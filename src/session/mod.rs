@@ -187,21 +187,10 @@ impl SessionActor {
             Err(error) => Err(Rejection::from(error)),
         };
         if let Err(rejection) = outcome {
-            // A session without a valid hello is closed: 1008 when its subject is
-            // over its session quota (the token was fine), else 4001.
-            let over_quota = rejection.code == ErrorCode::TooLarge;
             self.refuse(rejection);
             if self.grants.is_none() {
-                match over_quota {
-                    true => self.outbox.close(
-                        CloseCode::Policy,
-                        "over limits.sessions_per_subject",
-                        true,
-                    ),
-                    false => self
-                        .outbox
-                        .close(CloseCode::Unauthorized, "no valid hello", true),
-                }
+                self.outbox
+                    .close(CloseCode::Unauthorized, "no valid hello", true);
             }
         }
     }
