@@ -634,12 +634,12 @@ impl Hub {
                 }
                 keep
             });
-            if !rules.spec.is_rollup(&rollup.spec.resource) {
-                if let Some(actor) = self.find(&rollup.spec.resource) {
-                    let (reply, answer) = crate::resource::messages::Reply::caller();
-                    drop(answer);
-                    deliver(&actor, crate::resource::messages::Remove { reply });
-                }
+            if !rules.spec.is_rollup(&rollup.spec.resource)
+                && let Some(actor) = self.find(&rollup.spec.resource)
+            {
+                let (reply, answer) = crate::resource::messages::Reply::caller();
+                drop(answer);
+                deliver(&actor, crate::resource::messages::Remove { reply });
             }
         }
         for rollup in changed.started {
