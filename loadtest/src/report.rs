@@ -152,11 +152,7 @@ impl Report {
     /// Fills the rates from the counts and `elapsed`.
     pub fn finish(mut self, elapsed: Duration) -> Self {
         self.seconds = elapsed.as_secs_f64();
-        self.codec = match crate::scenario::codec() {
-            fillstack_protocol::Codec::Json => "json",
-            fillstack_protocol::Codec::MsgPack => "msgpack",
-        }
-        .to_owned();
+        self.codec = crate::scenario::codec_name().to_owned();
         let per_s = |n: u64| {
             if self.seconds > 0.0 {
                 n as f64 / self.seconds

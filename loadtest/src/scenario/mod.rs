@@ -369,6 +369,14 @@ pub fn codec() -> Codec {
     CODEC.get()
 }
 
+/// The name reports give the subprotocol runs on this thread speak now.
+pub fn codec_name() -> &'static str {
+    match codec() {
+        Codec::Json => "json",
+        Codec::MsgPack => "msgpack",
+    }
+}
+
 /// `count` sessions, each subscribed to `pattern_of(n)`, connected 100 at a time.
 pub async fn subscribers(
     url: &str,

@@ -119,27 +119,31 @@ fn notes(probing: &Probing, probes_only: &Measured, publishing: &Measured) -> Ve
     notes
 }
 
-/// The acks/s of the last `publish` report in `path` (JSON lines) with `params`.
+/// The acks/s of the last `publish` report in `path` (JSON lines) with `params`,
+/// spoken in the subprotocol this run speaks.
 fn baseline_acks_per_s(path: &Path, params: &PublishParams) -> anyhow::Result<f64> {
     let lines = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the baseline {}", path.display()))?;
     let wanted = serde_json::to_value(params)?;
-    last_publish_acks_per_s(&lines, &wanted).with_context(|| {
+    let codec = super::codec_name();
+    last_publish_acks_per_s(&lines, &wanted, codec).with_context(|| {
         format!(
-            "{} holds no `publish` run with {wanted}: run `publish` with the same sizes \
-             on a hub without probes, with --json {0}",
+            "{} holds no `publish` run in {codec} with {wanted}: run `publish` with the \
+             same sizes and --codec on a hub without probes, with --json {0}",
             path.display()
         )
     })
 }
 
-/// The acks/s of the last line that is a `publish` report with these params.
-fn last_publish_acks_per_s(lines: &str, params: &serde_json::Value) -> Option<f64> {
+/// The acks/s of the last line that is a `publish` report with these params in
+/// `codec` (a report from before runs named their codec spoke MessagePack).
+fn last_publish_acks_per_s(lines: &str, params: &serde_json::Value, codec: &str) -> Option<f64> {
     // From the end: the newest run of those sizes counts.
     lines
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|run| run["scenario"] == "publish" && run["params"] == *params)
+        .filter(|run| run["codec"].as_str().unwrap_or("msgpack") == codec)
         .filter_map(|run| run["acks_per_s"].as_f64())
         .next_back()
 }
@@ -269,8 +273,13 @@ mod tests {
     }
 
     fn line(scenario: &str, params: &PublishParams, acks_per_s: f64) -> String {
+        line_in("msgpack", scenario, params, acks_per_s)
+    }
+
+    fn line_in(codec: &str, scenario: &str, params: &PublishParams, acks_per_s: f64) -> String {
         let report = Report {
             scenario: scenario.into(),
+            codec: codec.into(),
             params: serde_json::to_value(params).unwrap(),
             acks_per_s,
             ..Report::default()
@@ -290,14 +299,37 @@ mod tests {
         .join("\n");
         let wanted = |p: u64| serde_json::to_value(sizes(p)).unwrap();
         assert_eq!(
-            last_publish_acks_per_s(&lines, &wanted(1000)),
+            last_publish_acks_per_s(&lines, &wanted(1000), "msgpack"),
             Some(66_000.0)
         );
         assert_eq!(
-            last_publish_acks_per_s(&lines, &wanted(500)),
+            last_publish_acks_per_s(&lines, &wanted(500), "msgpack"),
             Some(70_000.0)
         );
-        assert_eq!(last_publish_acks_per_s(&lines, &wanted(10)), None);
+        assert_eq!(
+            last_publish_acks_per_s(&lines, &wanted(10), "msgpack"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_baseline_is_a_run_in_the_same_subprotocol() {
+        // scripts/bench runs publish in MessagePack, then in JSON, then probes in
+        // MessagePack: the JSON run must not be its baseline.
+        let lines = [
+            line_in("msgpack", "publish", &sizes(1000), 43_000.0),
+            line_in("json", "publish", &sizes(1000), 32_000.0),
+        ]
+        .join("\n");
+        let wanted = serde_json::to_value(sizes(1000)).unwrap();
+        assert_eq!(
+            last_publish_acks_per_s(&lines, &wanted, "msgpack"),
+            Some(43_000.0)
+        );
+        assert_eq!(
+            last_publish_acks_per_s(&lines, &wanted, "json"),
+            Some(32_000.0)
+        );
     }
 
     #[test]
