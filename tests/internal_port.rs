@@ -194,21 +194,7 @@ fn healthcheck_exits_0_on_a_healthy_hub_and_1_when_nothing_answers() {
 fn an_internal_port_that_cannot_be_bound_stops_the_hub_with_exit_2_naming_it() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(binary())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--internal-listen",
-            &address,
-            "--data",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = serve_refused(&["--listen", "127.0.0.1:0", "--internal-listen", &address]);
     assert!(
         stderr.contains(&format!("cannot listen on {address}")),
         "{stderr}"

@@ -58,14 +58,7 @@ async fn sigterm_closes_sessions_with_1001_and_exits_0_keeping_every_change() {
 
 #[test]
 fn a_non_loopback_listen_without_auth_exits_2_naming_the_flag() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(binary())
-        .args(["serve", "--listen", "0.0.0.0:0", "--data"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = serve_refused(&["--listen", "0.0.0.0:0"]);
     assert!(
         stderr.contains("--listen") && stderr.contains("--insecure-no-auth"),
         "{stderr}"
@@ -74,36 +67,11 @@ fn a_non_loopback_listen_without_auth_exits_2_naming_the_flag() {
 
 #[actix_web::test]
 async fn json_logs_are_one_object_per_line_and_never_carry_a_token() {
-    let dir = tempfile::tempdir().unwrap();
     let secret = String::from_utf8(SECRET.to_vec()).unwrap();
-    let mut child = std::process::Command::new(binary())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--log",
-            "debug",
-            "--data",
-        ])
-        .arg(dir.path())
-        .env("FILLSTACK_JWT_SECRET", &secret)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap()
-        .to_owned();
+    let (child, addr, _dir) = serve_logging(
+        &["--log-format", "json", "--log", "debug"],
+        &[("FILLSTACK_JWT_SECRET", &secret)],
+    );
     let secret_token = token(&["admin"], None, 600);
     let mut client = Client::connect(&format!("ws://{addr}/ws"), Codec::MsgPack)
         .await
@@ -119,12 +87,7 @@ async fn json_logs_are_one_object_per_line_and_never_carry_a_token() {
         .unwrap();
     assert_eq!(answer.headers().get("x-request-id").unwrap(), "req-42");
     drop(client);
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    let logs = String::from_utf8(output.stderr).unwrap();
+    let logs = stop_logs(child);
     let mut authenticated = false;
     for line in logs.lines() {
         let entry: serde_json::Value =
@@ -148,10 +111,28 @@ async fn json_logs_are_one_object_per_line_and_never_carry_a_token() {
 
 #[test]
 fn text_logs_written_to_a_file_carry_no_colour_codes() {
+    let (child, _addr, _dir) = serve_logging(&[], &[]);
+    let logs = stop_logs(child);
+    assert!(logs.contains("hub started"), "{logs}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "escape codes in a redirected log: {logs:?}"
+    );
+}
+
+/// The real binary serving on 127.0.0.1:0 with `extra` flags and `env`, its
+/// stderr kept: the child and the address it printed.
+fn serve_logging(
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Child, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .arg("--data")
         .arg(dir.path())
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -162,15 +143,19 @@ fn text_logs_written_to_a_file_carry_no_colour_codes() {
         &mut line,
     )
     .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("first line was {line:?}"))
+        .to_owned();
+    (child, addr, dir)
+}
+
+/// SIGTERM to `child`; what it wrote to stderr until it exited.
+fn stop_logs(child: std::process::Child) -> String {
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let output = child.wait_with_output().unwrap();
-    let logs = String::from_utf8(output.stderr).unwrap();
-    assert!(logs.contains("hub started"), "{logs}");
-    assert!(
-        !logs.contains('\u{1b}'),
-        "escape codes in a redirected log: {logs:?}"
-    );
+    String::from_utf8(child.wait_with_output().unwrap().stderr).unwrap()
 }

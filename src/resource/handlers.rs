@@ -54,7 +54,10 @@ impl ResourceActor {
             }
             Ok(Some(mut decided)) => {
                 METRICS.publishes_changed.inc();
-                decided.created_by(by.subject().map(|subject| subject.to_string()));
+                if decided.delta.is_creation() {
+                    // Only a creation records its creator: no allocation per publish.
+                    decided.created_by(by.subject().map(|subject| subject.to_string()));
+                }
                 if admitted.is_some() {
                     // The head is about to exist: this unit is its hold.
                     self.held = admitted;

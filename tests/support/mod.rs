@@ -337,6 +337,22 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_fillstack"))
 }
 
+/// Runs `fillstack serve ARGS --data <a temp dir>`, which must refuse to start
+/// with exit 2; what it wrote to stderr.
+pub fn serve_refused(args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(binary())
+        .arg("serve")
+        .args(args)
+        .arg("--data")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
 pub fn since(entries: &[(&str, u64)]) -> Option<BTreeMap<String, u64>> {
     Some(
         entries
