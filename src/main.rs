@@ -250,6 +250,7 @@ fn serve(args: ServeArgs) -> ExitCode {
 }
 
 async fn run(config: Config) -> ExitCode {
+    let mut signals = Signals::watch();
     let data = config.data.clone();
     let hub = match fillstack::start(config.clone()).await {
         Ok(hub) => hub,
@@ -267,7 +268,7 @@ async fn run(config: Config) -> ExitCode {
     }
     print!("{bound}");
     tracing::info!(addr = %hub.addr, internal = ?hub.internal_addr, data = %data.display(), "hub started");
-    wait_for_signal(&hub, &config).await;
+    wait_for_signal(&hub, &config, &mut signals).await;
     tracing::info!("shutting down: closing sessions with 1001, flushing the store");
     match hub.shutdown().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -278,15 +279,56 @@ async fn run(config: Config) -> ExitCode {
     }
 }
 
+/// The signals the hub obeys, watched from before it starts: a SIGTERM that
+/// comes while it starts (even right after `listening on`) stops it cleanly
+/// once started, instead of killing it with the signal's default action.
+struct Signals {
+    terminate: Option<tokio::signal::unix::Signal>,
+    interrupt: Option<tokio::signal::unix::Signal>,
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn watch() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        let watch = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(signal) => Some(signal),
+            Err(error) => {
+                tracing::error!(%error, signal = name, "cannot watch this signal");
+                None
+            }
+        };
+        Self {
+            terminate: watch(SignalKind::terminate(), "SIGTERM"),
+            interrupt: watch(SignalKind::interrupt(), "SIGINT"),
+            hangup: watch(SignalKind::hangup(), "SIGHUP"),
+        }
+    }
+}
+
+/// The next of `signal`, or never when it is not watched.
+async fn next(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            if signal.recv().await.is_none() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Waits for SIGTERM or Ctrl-C; on SIGHUP, reloads the config file's probes,
 /// alerts and rollups (a bad file is refused and the running set kept).
-async fn wait_for_signal(hub: &fillstack::RunningHub, config: &Config) {
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+async fn wait_for_signal(hub: &fillstack::RunningHub, config: &Config, signals: &mut Signals) {
+    let Signals {
+        terminate,
+        interrupt,
+        hangup,
+    } = signals;
     let reloads = async {
-        let Some(hangup) = hangup.as_mut() else {
-            return std::future::pending().await;
-        };
-        while hangup.recv().await.is_some() {
+        loop {
+            next(hangup.as_mut()).await;
             if let Err(error) = hub.reload(config) {
                 eprintln!("fillstack: reload refused, keeping the running monitoring: {error}");
                 tracing::error!(%error, "reload refused; the running probes, alerts and rollups are kept");
@@ -295,23 +337,8 @@ async fn wait_for_signal(hub: &fillstack::RunningHub, config: &Config) {
     };
     tokio::select! {
         () = reloads => {}
-        () = wait_for_stop() => {}
-    }
-}
-
-async fn wait_for_stop() {
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::error!(%error, "cannot watch SIGTERM; only Ctrl-C stops the hub");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        () = next(terminate.as_mut()) => {}
+        () = next(interrupt.as_mut()) => {}
     }
 }
 
