@@ -55,8 +55,10 @@ pub struct Config {
     pub resource_threads: usize,
     /// Session limits and timers.
     pub session: SessionSettings,
-    /// This hub's name in `/api/v1/status` (and, later, in a cluster).
+    /// This hub's name in `/api/v1/status` and in a cluster.
     pub node_id: String,
+    /// Cluster mode: the NATS (JetStream) server joining the hubs; `None` for one node.
+    pub nats: Option<crate::cluster::ClusterSettings>,
     /// Token verification; `None` means no auth (loopback only, everyone admin).
     pub auth: Option<AuthConfig>,
     /// Browser origins allowed on `/ws` and by CORS, besides the hub's own origin
@@ -117,6 +119,7 @@ impl Default for Config {
             resource_threads: cores,
             session: SessionSettings::default(),
             node_id: host_name(),
+            nats: None,
             auth: None,
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
@@ -145,6 +148,8 @@ pub struct Overrides {
     pub heartbeat: Option<String>,
     pub insecure_no_auth: bool,
     pub node_id: Option<String>,
+    pub nats: Option<String>,
+    pub nats_replicas: Option<usize>,
     pub auth: AuthOverrides,
     pub allowed_origins: Option<String>,
     pub allowed_hosts: Option<String>,
@@ -163,6 +168,51 @@ pub struct AuthOverrides {
     pub jwt_audience: Option<String>,
 }
 
+/// The cluster settings of `--nats` and `--nats-replicas`, checked.
+fn cluster_settings(
+    url: Option<String>,
+    replicas: Option<usize>,
+    node_id: &str,
+) -> Result<Option<crate::cluster::ClusterSettings>, ConfigError> {
+    let Some(url) = url.filter(|url| !url.is_empty()) else {
+        return match replicas {
+            Some(_) => Err(ConfigError::new(
+                "--nats-replicas",
+                "is for cluster mode: set --nats too",
+            )),
+            None => Ok(None),
+        };
+    };
+    if !(url.starts_with("nats://") || url.starts_with("tls://") || !url.contains("://")) {
+        return Err(ConfigError::new(
+            "--nats",
+            format!("`{url}` is not a NATS URL such as nats://127.0.0.1:4222"),
+        ));
+    }
+    let replicas = replicas.unwrap_or(1);
+    if !(1..=5).contains(&replicas) {
+        return Err(ConfigError::new(
+            "--nats-replicas",
+            format!("{replicas} is out of range 1..=5 (JetStream's limit)"),
+        ));
+    }
+    if node_id.is_empty()
+        || !node_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ConfigError::new(
+            "--node-id",
+            format!("`{node_id}` cannot name a cluster node: use letters, digits, `-` and `_`"),
+        ));
+    }
+    Ok(Some(crate::cluster::ClusterSettings {
+        url,
+        replicas,
+        node_id: node_id.to_owned(),
+    }))
+}
+
 /// Shortest HS256 secret accepted, in bytes.
 const MIN_SECRET_BYTES: usize = 32;
 
@@ -178,6 +228,8 @@ struct FileConfig {
     heartbeat: Option<String>,
     insecure_no_auth: Option<bool>,
     node_id: Option<String>,
+    nats: Option<String>,
+    nats_replicas: Option<usize>,
     jwt_secret_file: Option<PathBuf>,
     jwt_public_key_file: Option<PathBuf>,
     jwks_file: Option<PathBuf>,
@@ -280,6 +332,11 @@ impl Config {
         if let Some(node_id) = overrides.node_id.or(file.node_id) {
             config.node_id = node_id;
         }
+        config.nats = cluster_settings(
+            overrides.nats.or(file.nats),
+            overrides.nats_replicas.or(file.nats_replicas),
+            &config.node_id,
+        )?;
         config.insecure_no_auth =
             overrides.insecure_no_auth || file.insecure_no_auth.unwrap_or(false);
         config.allowed_origins = list(overrides.allowed_origins, file.allowed_origins.clone());

@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -46,6 +47,9 @@ pub enum StartError {
     /// The store could not be opened or read.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The cluster could not be joined (cluster mode).
+    #[error(transparent)]
+    Cluster(#[from] cluster::JoinError),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -103,12 +107,42 @@ pub struct RunningHub {
     arbiters: Vec<Arbiter>,
     /// Publishes `hub/<node>/…`; holds the hub (and so the store) until aborted.
     health: actix_web::rt::task::JoinHandle<()>,
+    /// Cluster mode: the stream's consumer, the cursor writer, the heartbeat.
+    cluster_tasks: Vec<actix_web::rt::task::JoinHandle<()>>,
+}
+
+/// Cluster mode: claims the data dir for it and joins the cluster. One node:
+/// claims the data dir for one node.
+async fn join_cluster(
+    config: &Config,
+    store: &Store,
+) -> Result<Option<cluster::Cluster>, StartError> {
+    store.claim_mode(&config.data, config.nats.is_some())?;
+    let Some(settings) = &config.nats else {
+        metrics::METRICS.cluster_nodes.set(1);
+        return Ok(None);
+    };
+    Ok(Some(
+        cluster::Cluster::join(settings, config.history, store).await?,
+    ))
+}
+
+/// Keyed limiters keep a key until told to forget it: every 30 s, forever.
+fn forget_idle_keys(limits: Arc<limits::Limits>) {
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(Duration::from_secs(30));
+        loop {
+            every.tick().await;
+            limits.forget_idle();
+        }
+    });
 }
 
 /// Opens the store, loads every resource, binds and starts serving. Must run
 /// inside an actix system.
 pub async fn start(config: Config) -> Result<RunningHub, StartError> {
     let store = Store::open(&config.data, config.cache_bytes, config.history)?;
+    let cluster = join_cluster(&config, &store).await?;
     let arbiters: Vec<Arbiter> = (0..config.resource_threads.max(1))
         .map(|_| Arbiter::new())
         .collect();
@@ -120,7 +154,12 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
         config.retire_after,
         config.monitor.clone(),
         limits::Quotas::new(config.quotas),
+        cluster.clone(),
     )?;
+    let cluster_tasks = cluster
+        .as_ref()
+        .map(|cluster| cluster.spawn_tasks(&hub))
+        .unwrap_or_default();
     let draining = Arc::new(AtomicBool::new(false));
     let state = AppState {
         hub: hub.clone(),
@@ -134,14 +173,7 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
         limits: config.limits.map(limits::Limits::new),
     };
     if let Some(limits) = state.limits.clone() {
-        // Keyed limiters keep a key until told to forget it.
-        actix_web::rt::spawn(async move {
-            let mut every = actix_web::rt::time::interval(Duration::from_secs(30));
-            loop {
-                every.tick().await;
-                limits.forget_idle();
-            }
-        });
+        forget_idle_keys(limits);
     }
     let health_routes = if config.internal_listen.is_some() {
         http::HealthRoutes::Internal
@@ -183,6 +215,7 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
         draining,
         arbiters,
         health,
+        cluster_tasks,
     })
 }
 
@@ -212,6 +245,14 @@ impl RunningHub {
         };
         futures_util::future::join(self.public.stop("the server's stop"), internal).await;
         tracing::info!(elapsed = ?started.elapsed(), "server stopped");
+        for task in &self.cluster_tasks {
+            task.abort();
+        }
+        if let Some(cluster) = self.hub.cluster() {
+            // What is durable here is recorded, and the node leaves at once.
+            cluster.write_cursor(self.hub.store(), 0);
+            bounded("leaving the cluster", SHUTDOWN_STEP, cluster.leave()).await;
+        }
         let flushed = self.hub.store().flush();
         for arbiter in self.arbiters {
             arbiter.stop();

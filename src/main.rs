@@ -84,9 +84,16 @@ struct ServeArgs {
     /// How often the hub pings each socket, e.g. 25s [default: 25s]
     #[arg(long, env = "FILLSTACK_HEARTBEAT")]
     heartbeat: Option<String>,
-    /// This hub's name in /api/v1/status [default: the host name]
+    /// This hub's name in /api/v1/status and in a cluster [default: the host name]
     #[arg(long, env = "FILLSTACK_NODE_ID")]
     node_id: Option<String>,
+    /// Cluster mode: join the other hubs through this NATS (JetStream) server,
+    /// e.g. nats://127.0.0.1:4222 [default: off, one node]
+    #[arg(long, env = "FILLSTACK_NATS_URL")]
+    nats: Option<String>,
+    /// Replicas of the cluster's JetStream stream and node bucket [default: 1]
+    #[arg(long, env = "FILLSTACK_NATS_REPLICAS")]
+    nats_replicas: Option<usize>,
     /// Log filter, e.g. info or fillstack=debug [default: info]
     #[arg(long = "log", env = "RUST_LOG", default_value = "info")]
     log: String,
@@ -231,6 +238,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         cache_mb: args.cache_mb,
         heartbeat: args.heartbeat,
         node_id: args.node_id,
+        nats: args.nats,
+        nats_replicas: args.nats_replicas,
         ..overrides(args.common)
     };
     let config = match Config::load(overrides) {

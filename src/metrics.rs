@@ -53,6 +53,12 @@ pub struct Metrics {
     pub probe_check_seconds: Histogram,
     alert_notifications: IntCounterVec,
     alert_failures: IntCounterVec,
+    /// Cluster mode: live nodes in the node bucket.
+    pub cluster_nodes: IntGauge,
+    /// Cluster mode: from a publish to the broker's ack, seconds.
+    pub cluster_publish_seconds: Histogram,
+    /// Cluster mode: stream messages not yet applied here.
+    pub cluster_lag_messages: IntGauge,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
@@ -199,11 +205,27 @@ impl Metrics {
                 "From a publish reaching its resource to its ack (durable and fanned out).",
                 latency.clone(),
             ),
+            cluster_publish_seconds: histogram(
+                &registry,
+                "fillstack_cluster_publish_seconds",
+                "Cluster mode: from publishing a change to the broker's ack (stored with its replicas).",
+                latency.clone(),
+            ),
             store_commit_seconds: histogram(
                 &registry,
                 "fillstack_store_commit_seconds",
                 "One store batch: write and flush.",
                 latency,
+            ),
+            cluster_nodes: gauge(
+                &registry,
+                "fillstack_cluster_nodes",
+                "Cluster mode: live nodes (1 on one node).",
+            ),
+            cluster_lag_messages: gauge(
+                &registry,
+                "fillstack_cluster_lag_messages",
+                "Cluster mode: messages of the cluster's stream not yet applied by this hub.",
             ),
             store_commit_batch: histogram(
                 &registry,

@@ -271,6 +271,17 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::ServiceUnavailable()
             .content_type("text/plain")
             .body("store failing\n")
+    } else if let Some(cluster) = state.hub.cluster()
+        && !cluster.is_ready()
+    {
+        let why = if cluster.is_connected() {
+            "catching up with the cluster's stream\n"
+        } else {
+            "the cluster's broker is unreachable\n"
+        };
+        HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body(why)
     } else {
         HttpResponse::Ok()
             .content_type("text/plain")

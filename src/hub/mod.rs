@@ -17,6 +17,7 @@ mod patterns;
 use patterns::PatternIndex;
 
 use crate::clock::Clock;
+use crate::cluster::Cluster;
 use crate::error::Rejection;
 use crate::limits::Quotas;
 use crate::monitor::Rules;
@@ -88,6 +89,10 @@ struct Inner {
     rules: RwLock<Arc<Rules>>,
     /// The publisher task of each live rollup.
     rollup_tasks: std::sync::Mutex<Vec<(Arc<Rollup>, tokio::task::JoinHandle<()>)>>,
+    /// Cluster mode: the cluster this hub belongs to.
+    cluster: Option<Cluster>,
+    /// What `welcome.epoch` names: the cluster's stream, or this store.
+    epoch: Arc<str>,
 }
 
 /// A hub handle that does not keep the hub alive (held by resource actors).
@@ -111,6 +116,7 @@ impl Hub {
         retire_after: std::time::Duration,
         monitor: MonitorSpec,
         quotas: Arc<Quotas>,
+        cluster: Option<Cluster>,
     ) -> Result<Self, StoreError> {
         assert!(
             !arbiters.is_empty(),
@@ -131,6 +137,10 @@ impl Hub {
                 next_session: AtomicU64::new(1),
                 rules: RwLock::default(),
                 rollup_tasks: std::sync::Mutex::default(),
+                epoch: cluster
+                    .as_ref()
+                    .map_or_else(|| store.epoch().into(), |cluster| cluster.epoch().clone()),
+                cluster,
             }),
         };
         let (rules, changed) = Rules::new(monitor, None);
@@ -189,6 +199,7 @@ impl Hub {
                     store: self.inner.store.clone(),
                     clock: self.inner.clock.clone(),
                     quotas: self.inner.quotas.clone(),
+                    cluster: self.inner.cluster.clone(),
                 },
                 live.clone(),
                 watchers,
@@ -215,6 +226,25 @@ impl Hub {
             .ordered
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// What `welcome.epoch` names: the cluster's stream in cluster mode, else
+    /// this hub's store. A client's `since` under another epoch is not trusted.
+    pub fn epoch(&self) -> &str {
+        &self.inner.epoch
+    }
+
+    /// The cluster this hub belongs to, in cluster mode.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.inner.cluster.as_ref()
+    }
+
+    /// Whether this hub does `resource`'s duties (always, on one node).
+    pub fn does_duties(&self, resource: &ResourceId) -> bool {
+        self.inner
+            .cluster
+            .as_ref()
+            .is_none_or(|cluster| cluster.owns(resource))
     }
 
     /// The hub's clock.
@@ -691,6 +721,13 @@ async fn publish_rollup(hub: WeakHub, rollup: Arc<Rollup>) {
         let Some(current) = hub.upgrade() else {
             return;
         };
+        if !current.does_duties(&rollup.spec.resource) {
+            // In a cluster one hub publishes each rollup: look again shortly,
+            // in case the duty moves here.
+            drop(current);
+            actix_web::rt::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        }
         let change = crate::monitor::rollup::change(&rollup.counts());
         let actor = current.find_or_create(&rollup.spec.resource);
         drop(current);

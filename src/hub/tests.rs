@@ -17,6 +17,7 @@ fn open_on_this_thread(store: Store, clock: crate::clock::Clock) -> Hub {
         crate::resource::RETIRE_AFTER,
         crate::monitor::spec::MonitorSpec::default(),
         crate::limits::Quotas::new(crate::limits::QuotaSettings::default()),
+        None,
     )
     .unwrap()
 }

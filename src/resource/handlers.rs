@@ -15,6 +15,16 @@ impl Handler<Publish> for ResourceActor {
 
     fn handle(&mut self, publish: Publish, ctx: &mut Context<Self>) {
         let started = Some(Instant::now());
+        if self.is_clustered() {
+            let Publish { change, by, reply } = publish;
+            let intent = super::cluster::Intent::Change {
+                change,
+                by,
+                reply: Some(reply),
+                started,
+            };
+            return self.submit(intent, ctx);
+        }
         match self.decide_and_commit(&publish.change, &publish.by, ctx) {
             Ok(seq) => self.wait(seq, publish.reply, started),
             Err(rejection) => publish.reply.send(Err(rejection)),
@@ -77,6 +87,12 @@ impl Handler<Remove> for ResourceActor {
     type Result = ();
 
     fn handle(&mut self, remove: Remove, ctx: &mut Context<Self>) {
+        if self.is_clustered() {
+            let intent = super::cluster::Intent::Remove {
+                reply: remove.reply,
+            };
+            return self.submit(intent, ctx);
+        }
         let committed = match self.pipeline.decide_removal(self.clock.now_ms()) {
             Ok(Some(decided)) => self.commit(decided, ctx),
             Ok(None) => Err(Rejection::not_found(&self.id)),

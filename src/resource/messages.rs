@@ -64,6 +64,18 @@ pub struct Publish {
     pub reply: Reply<Seq>,
 }
 
+/// Cluster mode: a message of the stream, in stream order, from this hub's
+/// consumer: applied to the local copy and fanned out (a change this hub decided
+/// becomes visible here too, as every hub's does).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Replicated {
+    /// Its position in the stream.
+    pub stream_seq: u64,
+    /// The change and the state it makes.
+    pub record: crate::cluster::Record,
+}
+
 /// A session's request answered in its outbox. It is answered exactly once: by
 /// [`AckTo::answer`], or, if it is dropped unanswered, with `unavailable`.
 pub struct AckTo<T> {

@@ -16,6 +16,7 @@ use actix::prelude::*;
 use bytes::Bytes;
 use fillstack_protocol::{Pattern, RemovedFrame, ResourceId, Seq, ServerFrame, Status};
 
+mod cluster;
 pub mod messages;
 mod monitoring;
 pub mod pipeline;
@@ -170,6 +171,8 @@ pub struct ResourceActor {
     is_replacement: bool,
     /// Its probe, rollups, alerts and uptime.
     monitoring: Monitoring,
+    /// Cluster mode: its changes go through the cluster's stream.
+    cluster: Option<cluster::ClusterPath>,
 }
 
 /// How a new subscriber's first frames are chosen.
@@ -192,6 +195,8 @@ pub struct Shared {
     pub clock: Clock,
     /// The counts its existence holds a unit of.
     pub quotas: Arc<Quotas>,
+    /// Cluster mode: the cluster its changes go through.
+    pub cluster: Option<crate::cluster::Cluster>,
 }
 
 impl ResourceActor {
@@ -204,6 +209,7 @@ impl ResourceActor {
             store,
             clock,
             quotas,
+            cluster,
         }: Shared,
         live: Arc<Presence>,
         watchers: Vec<(SessionId, Outbox, Pattern)>,
@@ -242,6 +248,7 @@ impl ResourceActor {
             retire_after: RETIRE_AFTER,
             is_replacement: false,
             monitoring,
+            cluster: cluster.map(cluster::ClusterPath::new),
         }
     }
 
@@ -307,13 +314,26 @@ impl ResourceActor {
 
     /// Hands a decided change to the store; its seq is returned to wait on.
     fn commit(&mut self, decided: Decided, ctx: &mut Context<Self>) -> Result<Seq, Rejection> {
+        self.commit_or_hand_back(decided, ctx)
+            .map_err(|failed| failed.0)
+    }
+
+    /// [`Self::commit`], handing `decided` back when the store refuses it.
+    fn commit_or_hand_back(
+        &mut self,
+        decided: Decided,
+        ctx: &mut Context<Self>,
+    ) -> Result<Seq, Box<(Rejection, Decided)>> {
         let commit = Commit {
             key: self.id.to_string(),
             seq: decided.delta.seq,
             state: record(&decided.state),
             entry: record(&decided.delta),
         };
-        let ticket = self.store.commit(commit)?;
+        let ticket = match self.store.commit(commit) {
+            Ok(ticket) => ticket,
+            Err(error) => return Err(Box::new((error.into(), decided))),
+        };
         let generation = self.pipeline.generation();
         let seq = self.pipeline.handed(decided);
         self.hold_for_head();
@@ -357,6 +377,7 @@ impl ResourceActor {
             for reply in self.pipeline.failed() {
                 reply.send(Err(rejection.clone()));
             }
+            self.forget_local();
             self.hold_for_head();
             self.arm_ttl(ctx);
             return;
@@ -365,9 +386,18 @@ impl ResourceActor {
         for applied in &durable.applied {
             count_status(applied.before, applied.after);
         }
-        for applied in &durable.applied {
-            self.fan_out(&applied.delta);
+        if durable.applied.iter().any(|applied| applied.gap) {
+            // Deltas are missing before these (a copy refilled from a trimmed
+            // stream): every subscriber gets the state as it is now.
+            for subscriber in self.subscribers.values() {
+                self.send_reset(subscriber);
+            }
+        } else {
+            for applied in &durable.applied {
+                self.fan_out(&applied.delta);
+            }
         }
+        self.confirm_durable();
         for applied in &durable.applied {
             self.monitor_applied(applied, ctx);
         }
@@ -417,6 +447,16 @@ impl ResourceActor {
     /// Commits the move to `stale` if the TTL ran out; retries with backoff when
     /// the store (or the pipeline) is full, so the expiry is never lost.
     fn expire_if_due(&mut self, ctx: &mut Context<Self>) {
+        if self.is_clustered() {
+            // One hub of the cluster expires it (the others look again later,
+            // in case the duty moves to them).
+            if self.does_duties() {
+                self.submit(cluster::Intent::Expire, ctx);
+            } else {
+                self.expire_in(Duration::from_secs(1), ctx);
+            }
+            return;
+        }
         let outcome = self
             .pipeline
             .decide_expiry(self.clock.now_ms())
@@ -455,7 +495,12 @@ impl ResourceActor {
 
     /// Deleted, nothing pending, and no probe or webhook keeping it.
     fn may_retire(&self) -> bool {
-        !self.committed().exists && self.pipeline.is_idle() && !self.monitoring.keeps_alive()
+        // In cluster mode, the actor of a deleted resource stays: the stream's
+        // consumer may be handing it a message (see docs/cluster.md).
+        !self.committed().exists
+            && self.pipeline.is_idle()
+            && !self.monitoring.keeps_alive()
+            && !self.is_clustered()
     }
 
     fn cancel_retire(&mut self, ctx: &mut Context<Self>) {

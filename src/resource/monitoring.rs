@@ -183,12 +183,13 @@ impl ResourceActor {
     /// The probe's timer: schedules the next check, then runs this one unless the
     /// last is still running (at most one check in flight).
     fn probe_due(&mut self, ctx: &mut Context<Self>) {
+        let does_duties = self.does_duties();
         let Some(run) = self.monitoring.probe.as_mut() else {
             return;
         };
         run.timer = Some(ctx.run_later(run.spec.interval, Self::probe_due));
-        if run.in_flight {
-            return;
+        if run.in_flight || !does_duties {
+            return; // In a cluster, one hub probes each resource.
         }
         run.in_flight = true;
         let spec = run.spec.clone();
@@ -223,6 +224,15 @@ impl ResourceActor {
         let change = probe::outcome(spec, seen, paused);
         let found = change.status.map_or("maintenance", Status::as_str);
         METRICS.probe_checked(spec.check.kind(), found);
+        if self.is_clustered() {
+            let intent = super::cluster::Intent::Change {
+                change,
+                by: crate::limits::Writer::Hub,
+                reply: None,
+                started: None,
+            };
+            return self.submit(intent, ctx);
+        }
         if let Err(rejection) = self.decide_and_commit(&change, &crate::limits::Writer::Hub, ctx) {
             tracing::warn!(resource = %self.id, message = %rejection.message, "probe result not recorded");
         }
@@ -335,6 +345,13 @@ impl ResourceActor {
     /// the slot, and starts sending.
     fn after_alert(&mut self, index: usize, notices: Vec<Notice>, ctx: &mut Context<Self>) {
         if notices.is_empty() && self.monitoring.alerts[index].queue.is_empty() {
+            return;
+        }
+        if !self.does_duties() {
+            // In a cluster every hub follows the alert's state (so a new owner
+            // goes on with the same episode), and only the owner notifies.
+            self.monitoring.alerts[index].queue.clear();
+            self.store_alert(index);
             return;
         }
         let now = self.clock.now_ms();

@@ -59,6 +59,9 @@ pub struct Applied {
     pub before_since: u64,
     /// `Some(status)` if the resource exists after it.
     pub after: Option<Status>,
+    /// Cluster mode: the deltas before it are not here (a hub refilling from a
+    /// stream that trimmed them), so subscribers get a reset, not this delta.
+    pub gap: bool,
 }
 
 /// What `durable` made visible: deltas to fan out, then replies to answer.
@@ -75,8 +78,8 @@ pub struct Durable<R> {
 pub struct Pipeline<R> {
     committed: ResourceState,
     head: ResourceState,
-    /// Handed to the store, not yet durable; in seq order.
-    pending: VecDeque<Delta>,
+    /// Handed to the store, not yet durable, each with the state it makes; in seq order.
+    pending: VecDeque<Decided>,
     /// In seq order (a request waits for the head's seq, which only grows).
     waiters: VecDeque<(Seq, R)>,
     generation: Generation,
@@ -151,8 +154,8 @@ impl<R> Pipeline<R> {
     /// The store took `decided`: it is the new head. Its seq is returned to wait on.
     pub fn handed(&mut self, decided: Decided) -> Seq {
         let seq = decided.delta.seq;
-        self.head = decided.state;
-        self.pending.push_back(decided.delta);
+        self.head = decided.state.clone();
+        self.pending.push_back(decided);
         seq
     }
 
@@ -173,19 +176,21 @@ impl<R> Pipeline<R> {
     pub fn durable(&mut self, generation: Generation, seq: Seq) -> Durable<R> {
         let mut applied = Vec::new();
         if generation == self.generation {
-            while self.pending.front().is_some_and(|delta| delta.seq <= seq) {
-                let Some(delta) = self.pending.pop_front() else {
+            while self.pending.front().is_some_and(|d| d.delta.seq <= seq) {
+                let Some(Decided { delta, state }) = self.pending.pop_front() else {
                     break;
                 };
                 let before = self.committed.exists.then_some(self.committed.status);
                 let before_since = self.committed.status_since;
-                self.committed.apply(&delta);
+                let gap = delta.seq != self.committed.seq + 1;
+                self.committed = state;
                 let after = self.committed.exists.then_some(self.committed.status);
                 applied.push(Applied {
                     delta,
                     before,
                     before_since,
                     after,
+                    gap,
                 });
             }
         }

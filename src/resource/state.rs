@@ -78,6 +78,10 @@ pub struct ResourceState {
     /// The token subject that created it, if one did (for its quota).
     #[serde(default)]
     pub creator: Option<String>,
+    /// Cluster mode: the stream sequence of the last message applied to this state
+    /// (the expected last subject sequence of the next publish); 0 on one node.
+    #[serde(default)]
+    pub stream_seq: u64,
 }
 
 impl Default for ResourceState {
@@ -92,6 +96,7 @@ impl Default for ResourceState {
             ttl: None,
             status_since: 0,
             creator: None,
+            stream_seq: 0,
         }
     }
 }

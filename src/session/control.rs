@@ -236,7 +236,7 @@ impl SessionActor {
             return Ok(None);
         }
         let since = self.subscriptions.drop_pending(&pattern);
-        let trusted = epoch.is_none_or(|epoch| epoch == self.hub.store().epoch());
+        let trusted = epoch.is_none_or(|epoch| epoch == self.hub.epoch());
         let grants = self.grants.clone();
         // Ids outside the pattern or the token's scope are ignored.
         let since: BTreeMap<ResourceId, Seq> = since

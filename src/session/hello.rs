@@ -93,7 +93,7 @@ impl SessionActor {
             heartbeat_ms: millis(self.settings.heartbeat),
             max_frame_bytes: self.settings.max_frame_bytes as u64,
             roles: grants.roles(),
-            epoch: self.hub.store().epoch().to_owned(),
+            epoch: self.hub.epoch().to_owned(),
         });
         self.grants = Some(grants);
         self.writer = writer;

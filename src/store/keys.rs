@@ -7,15 +7,24 @@
 //!   and a range scan from `after + 1` finds every chunk holding a later entry;
 //! - `s\0<key>`: a side record (a caller's value or counters) under its key;
 //! - `m\0format`: the layout's version;
-//! - `m\0epoch`: the store's incarnation, made when the store is first opened.
+//! - `m\0epoch`: the store's incarnation, made when the store is first opened;
+//! - `m\0mode`: `single` or `cluster`, the mode of the hub that made it;
+//! - `m\0<name>`: other metadata (a cluster hub's cursor and stream epoch).
 //!
 //! Keys never contain `\0` (resource ids cannot).
 
 pub const HEAD_PREFIX: &[u8] = b"h\0";
-const CHUNK_PREFIX: &[u8] = b"l\0";
+pub const CHUNK_PREFIX: &[u8] = b"l\0";
 pub const SIDE_PREFIX: &[u8] = b"s\0";
 pub const FORMAT_KEY: &[u8] = b"m\0format";
 pub const EPOCH_KEY: &[u8] = b"m\0epoch";
+/// `single` or `cluster`: the mode of the hub that made the store.
+pub const MODE_KEY: &[u8] = b"m\0mode";
+
+/// A metadata record of the hub's (`m\0<name>`).
+pub fn meta_key(name: &str) -> Vec<u8> {
+    [b"m\0".as_slice(), name.as_bytes()].concat()
+}
 
 pub fn head_key(key: &str) -> Vec<u8> {
     [HEAD_PREFIX, key.as_bytes()].concat()

@@ -35,8 +35,8 @@ mod record;
 use crate::metrics::METRICS;
 
 use keys::{
-    EPOCH_KEY, FORMAT_KEY, HEAD_PREFIX, SIDE_PREFIX, chunk_key, chunk_prefix, chunk_seq, head_key,
-    side_key,
+    CHUNK_PREFIX, EPOCH_KEY, FORMAT_KEY, HEAD_PREFIX, MODE_KEY, SIDE_PREFIX, chunk_key,
+    chunk_prefix, chunk_seq, head_key, meta_key, side_key,
 };
 use record::Head;
 
@@ -69,6 +69,15 @@ pub enum StoreError {
     /// The directory cannot be used.
     #[error("cannot open the store in {dir}: {reason}")]
     Open { dir: PathBuf, reason: String },
+    /// The directory was made by a hub of the other mode (one node, or cluster).
+    #[error(
+        "the data dir {dir} was made by a {found} hub, and this one runs in {wanted} mode: give it a data dir of its own (--data)"
+    )]
+    Mode {
+        dir: PathBuf,
+        found: &'static str,
+        wanted: &'static str,
+    },
 }
 
 impl From<sled::Error> for StoreError {
@@ -174,6 +183,60 @@ impl Store {
             #[cfg(test)]
             refusing: Arc::default(),
         })
+    }
+
+    /// Records the mode this store serves (`cluster` or single node) on its first
+    /// use, and refuses a store made by the other mode. A store made before modes
+    /// were recorded holds resources only if a single-node hub made it.
+    pub fn claim_mode(&self, dir: &Path, cluster: bool) -> Result<(), StoreError> {
+        let wanted: &'static str = if cluster { "cluster" } else { "single-node" };
+        let found = match self.db.get(MODE_KEY)? {
+            Some(mode) if mode.as_ref() == b"cluster" => Some("cluster"),
+            Some(_) => Some("single-node"),
+            None if self.db.scan_prefix(HEAD_PREFIX).next().is_some() => Some("single-node"),
+            None => None,
+        };
+        match found {
+            Some(found) if found != wanted => Err(StoreError::Mode {
+                dir: dir.to_owned(),
+                found,
+                wanted,
+            }),
+            Some(_) => Ok(()),
+            None => {
+                let mode: &[u8] = if cluster { b"cluster" } else { b"single" };
+                self.db.insert(MODE_KEY, mode)?;
+                self.db.flush()?;
+                Ok(())
+            }
+        }
+    }
+
+    /// A metadata record of the hub's own (the cluster's cursor and epoch).
+    pub fn meta(&self, name: &str) -> Result<Option<Bytes>, StoreError> {
+        Ok(self
+            .db
+            .get(meta_key(name))?
+            .map(|value| Bytes::copy_from_slice(&value)))
+    }
+
+    /// Sets a metadata record; durable with the next flush (callers write only
+    /// what may be older than the truth, such as a cursor behind durable data).
+    pub fn set_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.db.insert(meta_key(name), value)?;
+        Ok(())
+    }
+
+    /// Drops every resource, log and side record (the metadata stays), flushed:
+    /// a cluster hub's local copy of another stream, refilled from the broker.
+    pub fn clear_resources(&self) -> Result<(), StoreError> {
+        for prefix in [HEAD_PREFIX, CHUNK_PREFIX, SIDE_PREFIX] {
+            for key in self.db.scan_prefix(prefix).keys() {
+                self.db.remove(key?)?;
+            }
+        }
+        self.db.flush()?;
+        Ok(())
     }
 
     /// The store's incarnation: made once when its directory is first opened (by

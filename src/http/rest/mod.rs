@@ -393,7 +393,9 @@ pub async fn status(
         version: env!("CARGO_PKG_VERSION").to_owned(),
         uptime_s: state.started.elapsed().as_secs(),
         node: state.node.clone(),
-        nodes: vec![state.node.clone()],
+        nodes: hub
+            .cluster()
+            .map_or_else(|| vec![state.node.clone()], crate::cluster::Cluster::nodes),
         sessions: hub.session_count() as u64,
         subscriptions: hub.subscription_count() as u64,
         resources: hub.resource_count() as u64,
