@@ -1,7 +1,8 @@
 //! The broker stopped (SIGKILL) and started again on its store: meanwhile every
 //! hub refuses publishes with `unavailable` (REST 503), answers `/readyz` 503 and
 //! still serves reads; afterwards publishes are acked again and every change
-//! acked before the stop is on every hub.
+//! acked before the stop is on every hub, and in the stream itself (a new hub
+//! with an empty data dir has them too).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ use crate::harness::{Cluster, Hub, NAMES, eventually, long, within};
 use crate::support::{assert_answers_ping, secs};
 use crate::wire::{
     acked, acked_retrying, await_seq, connect, deltas_until, get_json, get_text, history,
-    post_json, publish_tag, snapshot, tag_of,
+    post_json, publish_tag, snapshot, tagged_entry,
 };
 
 const SHARED: &str = "br/shared";
@@ -80,6 +81,10 @@ async fn publishes_are_refused_while_the_broker_is_down_and_nothing_acked_is_los
             nothing_acked_is_lost(hub, &acks, latest).await;
         }
         same_history_everywhere(&cluster, latest).await;
+        // The local copies could hide a loss in the stream: a new hub on an empty
+        // data dir has nothing but what JetStream kept.
+        let newcomer = Hub::start("hub-d", &cluster.broker.url());
+        nothing_acked_is_lost(&newcomer, &acks, latest).await;
     })
     .await;
 }
@@ -150,7 +155,7 @@ async fn nothing_acked_is_lost(hub: &Hub, acks: &[(String, u64, String)], latest
     for (resource, seq, tag) in acks {
         if !stored.contains_key(resource) {
             let (entries, _) = history(&mut client, resource, 0).await;
-            stored.insert(resource.clone(), entries.iter().map(entry).collect());
+            stored.insert(resource.clone(), entries.iter().map(tagged_entry).collect());
         }
         assert_eq!(
             stored[resource].get(seq),
@@ -183,17 +188,10 @@ async fn same_history_everywhere(cluster: &Cluster, latest: u64) {
     );
     let refused: Vec<(u64, Option<String>)> = histories[0]
         .iter()
-        .map(entry)
+        .map(tagged_entry)
         .filter(|(_, tag)| tag.as_deref().is_some_and(|t| t.ends_with("refused")))
         .collect();
     if !refused.is_empty() {
         eprintln!("note: publishes answered `unavailable` were stored later: {refused:?}");
-    }
-}
-
-fn entry(entry: &HistoryEntry) -> (u64, Option<String>) {
-    match entry {
-        HistoryEntry::Delta(delta) => (delta.seq, tag_of(delta)),
-        HistoryEntry::Removed(removed) => (removed.seq, None),
     }
 }

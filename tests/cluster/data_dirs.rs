@@ -4,6 +4,9 @@
 
 use std::path::Path;
 
+use fillstack_loadtest::Client;
+use fillstack_protocol::Codec;
+
 use crate::harness::{Broker, Hub, Refusal, serve_until_exit, within};
 use crate::support::{HubProcess, secs};
 use crate::wire::{acked, connect, nodes};
@@ -49,12 +52,22 @@ fn text(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-#[test]
-fn a_single_node_data_dir_is_refused_in_cluster_mode() {
+// Each data dir gets a change before its hub is stopped: a real dir holds data, and
+// the hub is surely past its start (a SIGTERM just after `listening on` can still
+// find the default action: main.rs installs its handler after printing the line).
+#[actix_web::test]
+async fn a_single_node_data_dir_is_refused_in_cluster_mode() {
     let broker = Broker::start();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut single = HubProcess::start(&data, &[]);
+    within(secs(30), async {
+        let mut client = Client::connect_hello(&single.url(), Codec::MsgPack)
+            .await
+            .unwrap();
+        assert_eq!(acked(&mut client, "dirs/single", "kept").await, 1);
+    })
+    .await;
     single.signal("TERM");
     let stopped = single.child.wait().unwrap();
     assert_eq!(stopped.code(), Some(0), "the single-node hub's SIGTERM");
@@ -67,10 +80,15 @@ fn a_single_node_data_dir_is_refused_in_cluster_mode() {
     assert_names_both_modes(&refusal, "cluster mode on a single-node data dir");
 }
 
-#[test]
-fn a_cluster_data_dir_is_refused_in_single_node_mode() {
+#[actix_web::test]
+async fn a_cluster_data_dir_is_refused_in_single_node_mode() {
     let broker = Broker::start();
     let mut hub = Hub::start("hub-a", &broker.url());
+    within(secs(30), async {
+        let mut client = connect(&hub).await;
+        assert_eq!(acked(&mut client, "dirs/cluster", "kept").await, 1);
+    })
+    .await;
     let stopped = hub.terminate();
     assert_eq!(stopped.code(), Some(0), "the cluster hub's SIGTERM");
 

@@ -12,7 +12,7 @@ use crate::harness::{Cluster, Hub, NAMES, long, pause, within};
 use crate::support::{assert_quiet, ms, secs};
 use crate::wire::{
     acked, acked_retrying, await_nodes, await_seq, connect, get_json, history, resume, session,
-    tag_of,
+    tag_of, tagged_entry,
 };
 
 const SHARED: &str = "kill/shared";
@@ -152,13 +152,7 @@ async fn resume_on_b(
     assert_quiet(&mut client, ms(500)).await;
     for (id, after) in &seen {
         let (entries, _) = history(&mut client, id, *after).await;
-        let stored: Vec<(u64, Option<String>)> = entries
-            .iter()
-            .map(|entry| match entry {
-                HistoryEntry::Delta(delta) => (delta.seq, tag_of(delta)),
-                HistoryEntry::Removed(removed) => (removed.seq, None),
-            })
-            .collect();
+        let stored: Vec<(u64, Option<String>)> = entries.iter().map(tagged_entry).collect();
         assert_eq!(
             got.remove(id).unwrap_or_default(),
             stored,

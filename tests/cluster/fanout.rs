@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use fillstack_protocol::{HistoryEntry, Scalar};
+use fillstack_protocol::Scalar;
 use serde_json::Value;
 
 use crate::harness::{Cluster, Hub, NAMES, eventually, long, within};
 use crate::support::{assert_quiet, ms, secs};
 use crate::wire::{
     TAG, acked, await_nodes, await_seq, connect, deltas_until, first_snapshot, get_json, get_text,
-    history, metric_value, resume, session, status, tag_of,
+    history, metric_value, resume, session, status, tag_of, tagged_entry,
 };
 
 #[actix_web::test]
@@ -133,13 +133,7 @@ async fn reads_agree(hub: &Hub) {
     assert_eq!(listed, expected, "{}: REST list", hub.name);
 
     let (entries, complete) = history(&mut client, "list/z", 0).await;
-    let tags: Vec<(u64, Option<String>)> = entries
-        .iter()
-        .map(|entry| match entry {
-            HistoryEntry::Delta(delta) => (delta.seq, tag_of(delta)),
-            HistoryEntry::Removed(removed) => (removed.seq, None),
-        })
-        .collect();
+    let tags: Vec<(u64, Option<String>)> = entries.iter().map(tagged_entry).collect();
     let written: Vec<(u64, Option<String>)> =
         (1..=3).map(|n| (n, Some(format!("list/z#{n}")))).collect();
     assert_eq!(

@@ -59,7 +59,14 @@ async fn concurrent_publishes_through_a_and_b_form_one_gapless_sequence_seen_ali
             (2..=last).collect::<Vec<_>>(),
             "the acked seqs are not 2..={last} ({refusals} publishes were refused `unavailable` and retried)"
         );
-        eprintln!("{total} racing publishes acked; {refusals} refusals retried");
+        // How often consecutive seqs came through different hubs: the race was real.
+        let hubs: Vec<&str> = by_seq.values().map(|tag| &tag[..5]).collect();
+        let switches = hubs.windows(2).filter(|pair| pair[0] != pair[1]).count();
+        assert!(switches > 0, "the publishes through A and B never interleaved");
+        eprintln!(
+            "{total} racing publishes acked; consecutive seqs through different hubs \
+             {switches} times; {refusals} refusals retried"
+        );
 
         for (who, watcher) in &mut watchers {
             let seen: Vec<(u64, Option<String>)> = deltas_until(watcher, who, RESOURCE, 1, last)

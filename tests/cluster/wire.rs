@@ -51,6 +51,23 @@ pub fn tag_of(delta: &DeltaFrame) -> Option<String> {
     }
 }
 
+/// The tag a delta sets, whatever else it carries (a creation's delta also
+/// carries its first status, `unknown` when none was given).
+pub fn tag_in(delta: &DeltaFrame) -> Option<String> {
+    match delta.fields.as_ref()?.get(TAG)? {
+        Some(Scalar::Str(tag)) => Some(tag.clone()),
+        _ => None,
+    }
+}
+
+/// A history entry as (seq, the tag it set); a removal has no tag.
+pub fn tagged_entry(entry: &HistoryEntry) -> (u64, Option<String>) {
+    match entry {
+        HistoryEntry::Delta(delta) => (delta.seq, tag_in(delta)),
+        HistoryEntry::Removed(removed) => (removed.seq, None),
+    }
+}
+
 /// Publishes `{"tag": tag}` to `resource`; the hub's answer (`ack` or `error`).
 pub async fn publish_tag(client: &mut Client, resource: &str, tag: &str) -> ServerFrame {
     let id = client.next_id();
