@@ -18,7 +18,7 @@ use fillstack_loadtest::scenario::publish::{self, PublishParams};
 use fillstack_loadtest::scenario::reconnect::{self, ReconnectParams};
 use fillstack_loadtest::scenario::slow_reader::{self, SlowReaderParams};
 use fillstack_loadtest::scenario::topics::{self, TopicsParams};
-use fillstack_loadtest::{Client, Report, plot, timeline};
+use fillstack_loadtest::{Client, Hubs, Report, plot, timeline};
 use fillstack_protocol::{Codec, FieldChanges, Scalar};
 
 #[derive(Parser)]
@@ -30,6 +30,18 @@ struct Cli {
     /// The hub's WebSocket URL.
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws", global = true)]
     url: String,
+    /// Several hubs of one cluster instead of --url, comma-separated. `fanout` and
+    /// `rate` spread their subscribers over them round-robin and publish through
+    /// the first; `publish` spreads its publishers round-robin. Every other
+    /// command uses the first hub only.
+    #[arg(
+        long,
+        global = true,
+        value_delimiter = ',',
+        conflicts_with = "url",
+        value_name = "URL,URL,..."
+    )]
+    hubs: Vec<String>,
     /// Allow a hub that is not on 127.0.0.1 / localhost.
     #[arg(long, global = true)]
     allow_remote: bool,
@@ -61,7 +73,8 @@ enum Command {
         status: String,
         fields: Vec<String>,
     },
-    /// S subscribers on one resource, one publisher as fast as a window allows: deliveries/s.
+    /// S subscribers on one resource (spread over --hubs), one publisher as fast as a
+    /// window allows: deliveries/s.
     Fanout {
         #[arg(long, default_value_t = 1000)]
         subscribers: usize,
@@ -86,7 +99,7 @@ enum Command {
     Topics(TopicsParams),
     /// N subscribed connections doing nothing: the hub's RSS per connection.
     Idle(IdleParams),
-    /// P publishers over R resources: durable acks/s and ack latency.
+    /// P publishers (spread over --hubs) over R resources: durable acks/s and ack latency.
     Publish(PublishParams),
     /// Subscribers that stop reading while changes flow: conflations, no gap, bounded RSS.
     SlowReader(SlowReaderParams),
@@ -118,7 +131,8 @@ impl Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let mut places = vec![cli.url.clone()];
+    let hubs = cli.hubs()?;
+    let mut places = hubs.urls().to_vec();
     match &cli.command {
         Command::Probes(params) => places.push(params.target.clone()),
         Command::ProbeTarget(params) if !params.listen.ip().is_loopback() => {
@@ -145,11 +159,23 @@ fn main() -> anyhow::Result<()> {
             );
         }
     }
-    actix_rt::System::new().block_on(run(cli))
+    actix_rt::System::new().block_on(run(cli, hubs))
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let url = cli.url;
+impl Cli {
+    /// `--hubs`, or the one hub of `--url`.
+    fn hubs(&self) -> anyhow::Result<Hubs> {
+        if self.hubs.is_empty() {
+            Ok(Hubs::one(&self.url))
+        } else {
+            Hubs::new(&self.hubs)
+        }
+    }
+}
+
+async fn run(cli: Cli, hubs: Hubs) -> anyhow::Result<()> {
+    // Every command but fanout, rate and publish talks to the first hub only.
+    let url = hubs.first().to_owned();
     let codec = match cli.codec.as_str() {
         "json" => Codec::Json,
         _ => Codec::MsgPack,
@@ -190,7 +216,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 rate: None,
                 max_seconds,
             };
-            fanout::run(&url, params).await?
+            fanout::run_on(&hubs, params).await?
         }
         Command::Rate {
             subscribers,
@@ -205,11 +231,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 rate: Some(rate),
                 max_seconds: seconds + 5,
             };
-            fanout::run(&url, params).await?
+            fanout::run_on(&hubs, params).await?
         }
         Command::Topics(params) => topics::run(&url, params).await?,
         Command::Idle(params) => idle::run(&url, params).await?,
-        Command::Publish(params) => publish::run(&url, params).await?,
+        Command::Publish(params) => publish::run_on(&hubs, params).await?,
         Command::SlowReader(params) => slow_reader::run(&url, params).await?,
         Command::Reconnect(params) => reconnect::run(&url, params).await?,
         Command::Probes(params) => probes::run(&url, params).await?,
@@ -219,13 +245,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // `probes` reports what it compared, not one run's sessions.
         report.codec = cli.codec;
     }
-    report.timeline = timeline::take();
-    print!("{}", report.table());
-    if let Some(path) = cli.json {
-        append_json(&path, &report)?;
+    if report.hubs.is_empty() {
+        report.hubs = vec![url];
     }
-    if let Some(path) = cli.plot {
-        plot::write(&path, &report)?;
+    report.timeline = timeline::take();
+    write_out(&report, cli.json.as_deref(), cli.plot.as_deref())
+}
+
+/// Prints `report`'s table, appends it to `json` and draws it into `plot`.
+fn write_out(report: &Report, json: Option<&Path>, plot: Option<&Path>) -> anyhow::Result<()> {
+    print!("{}", report.table());
+    if let Some(path) = json {
+        append_json(path, report)?;
+    }
+    if let Some(path) = plot {
+        plot::write(path, report)?;
         println!("plot written to {}", path.display());
     }
     Ok(())

@@ -64,7 +64,8 @@ fn draw(report: &Report, root: Area) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// "fillstack-loadtest fanout: messages=500, subscribers=50, …" (null params left out).
+/// "fillstack-loadtest fanout: messages=500, subscribers=50, …" (null params left
+/// out), "fanout on 3 hubs: …" for a run spread over several.
 fn title(report: &Report) -> String {
     let params = match &report.params {
         serde_json::Value::Object(map) => map
@@ -79,7 +80,11 @@ fn title(report: &Report) -> String {
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
     };
-    format!("fillstack-loadtest {}: {params}", report.scenario)
+    let hubs = match report.hubs.len() {
+        0 | 1 => String::new(),
+        n => format!(" on {n} hubs"),
+    };
+    format!("fillstack-loadtest {}{hubs}: {params}", report.scenario)
 }
 
 /// What the scenario's latency measures (as `Report::latency` says).
@@ -343,6 +348,22 @@ mod tests {
         let svg = super::svg(&report(Vec::new())).unwrap();
         assert!(svg.contains("no latency samples in this run"));
         assert!(svg.contains("no events recorded in this run"));
+    }
+
+    #[test]
+    fn a_run_over_several_hubs_says_how_many_in_its_title() {
+        let mut run = report(Vec::new());
+        run.hubs = vec!["ws://127.0.0.1:1/ws".into()];
+        assert_eq!(
+            title(&run),
+            "fillstack-loadtest fanout: messages=500, subscribers=50"
+        );
+        run.hubs.push("ws://127.0.0.1:2/ws".into());
+        run.hubs.push("ws://127.0.0.1:3/ws".into());
+        assert_eq!(
+            title(&run),
+            "fillstack-loadtest fanout on 3 hubs: messages=500, subscribers=50"
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::time::Duration;
 use hdrhistogram::{Counter, Histogram};
 use serde::Serialize;
 
+use crate::hubs::HubShare;
+
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Percentiles {
@@ -88,6 +90,12 @@ pub struct Report {
     pub codec: String,
     /// Its parameters, as given.
     pub params: serde_json::Value,
+    /// The hubs its sessions were spread over (`--hubs`), or the one it used.
+    pub hubs: Vec<String>,
+    /// What the sessions on each hub did, in the order of `hubs`, when a run
+    /// spread its sessions over several (fanout, rate, publish).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_hub: Vec<HubShare>,
     /// Wall time of the measured part, seconds.
     pub seconds: f64,
     /// Frames (snapshots and deltas) received by subscribers.
@@ -104,6 +112,10 @@ pub struct Report {
     pub gaps: u64,
     /// Reset snapshots received (conflations).
     pub resets: u64,
+    /// Acks that gave a resource a seq an earlier ack of the run had already given
+    /// it (publish; must be 0: every publish of the run changes its resource, so
+    /// a repeat means two changes got one seq, as two hubs of a cluster must never do).
+    pub repeated_seqs: u64,
     /// Hub resident memory per connection, KiB (idle), or growth (slow-reader).
     pub rss_kib: Option<f64>,
     /// What the hub's probing cost and achieved (`probes` scenario only).
@@ -199,6 +211,13 @@ impl Report {
             "undelivered / gaps / resets",
             format!("{} / {} / {}", self.undelivered, self.gaps, self.resets),
         ));
+        if self.scenario == "publish" {
+            rows.push(("seqs acked twice", self.repeated_seqs.to_string()));
+        }
+        if self.hubs.len() > 1 {
+            rows.push(("hubs", self.hubs.join(" ")));
+        }
+        rows.extend(self.per_hub.iter().map(|share| ("per hub", share.row())));
         if let Some(rss) = self.rss_kib {
             rows.push(("hub RSS KiB", format!("{rss:.1}")));
         }
@@ -326,6 +345,43 @@ mod tests {
             json.get("probing").is_none(),
             "only the probes scenario has it"
         );
+    }
+
+    #[test]
+    fn a_run_over_several_hubs_names_them_and_shows_each_ones_share() {
+        let hubs = crate::Hubs::new(&["ws://127.0.0.1:1/ws", "ws://127.0.0.1:2/ws"]).unwrap();
+        let mut tally = crate::hubs::HubTally::new(&hubs);
+        tally.publisher(0, 70, &Latency::default());
+        tally.publisher(1, 30, &Latency::default());
+        let report = Report {
+            scenario: "publish".into(),
+            hubs: hubs.urls().to_vec(),
+            per_hub: tally.into_shares(),
+            acks: 100,
+            ..Report::default()
+        }
+        .finish(Duration::from_secs(1));
+        let table = report.table();
+        for row in [
+            "hubs  ws://127.0.0.1:1/ws ws://127.0.0.1:2/ws",
+            "per hub  ws://127.0.0.1:1/ws: 1 sessions, 70 acks",
+            "per hub  ws://127.0.0.1:2/ws: 1 sessions, 30 acks",
+            "seqs acked twice  0",
+        ] {
+            assert!(table.contains(row), "{row:?} in\n{table}");
+        }
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["hubs"][1], "ws://127.0.0.1:2/ws");
+        assert_eq!(json["per_hub"][0]["acks"], 70);
+        assert_eq!(json["repeated_seqs"], 0);
+        let one = Report {
+            hubs: vec!["ws://127.0.0.1:1/ws".into()],
+            ..Report::default()
+        };
+        let json = serde_json::to_value(&one).unwrap();
+        assert_eq!(json["hubs"], serde_json::json!(["ws://127.0.0.1:1/ws"]));
+        assert!(json.get("per_hub").is_none(), "only with several hubs");
+        assert!(!one.table().contains("hubs"));
     }
 
     #[test]

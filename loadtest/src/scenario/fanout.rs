@@ -1,7 +1,9 @@
 //! `fanout` and `rate`: S subscribers on one resource, one publisher. `fanout`
 //! publishes as fast as a window of unacked publishes allows and measures
 //! deliveries/s (README: fanout row); `rate` paces publishes at a fixed rate and
-//! measures latency and undelivered changes (README: rate row).
+//! measures latency and undelivered changes (README: rate row). With several
+//! hubs (`--hubs`) the subscribers are spread over them and the publisher
+//! publishes through the first (README: the fanout rows with 3 hubs).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -9,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{Tracker, count_event, read_until, send_windowed, stamped, subscribers};
+use super::{Tracker, count_event, read_until, send_windowed, stamped, subscribers_on};
 use crate::Client;
+use crate::hubs::{HubTally, Hubs};
 use crate::report::{Latency, Report};
 
 /// Sizes of a fanout or rate run.
@@ -30,8 +33,15 @@ pub struct FanoutParams {
 const RESOURCE: &str = "bench/fanout";
 
 pub async fn run(url: &str, params: FanoutParams) -> anyhow::Result<Report> {
-    let watchers = subscribers(url, params.subscribers, |_| RESOURCE.to_owned()).await?;
-    let mut publisher = Client::connect_hello(url, super::codec()).await?;
+    run_on(&Hubs::one(url), params).await
+}
+
+/// The run with its subscribers spread round-robin over `hubs`, publishing
+/// through the first: every subscriber, on whichever hub, must see every change
+/// with the seq the first hub acked.
+pub async fn run_on(hubs: &Hubs, params: FanoutParams) -> anyhow::Result<Report> {
+    let watchers = subscribers_on(hubs, params.subscribers, |_| RESOURCE.to_owned()).await?;
+    let mut publisher = Client::connect_hello(hubs.first(), super::codec()).await?;
     let first = publisher
         .publish(RESOURCE, Some("up"), Default::default())
         .await?;
@@ -39,7 +49,7 @@ pub async fn run(url: &str, params: FanoutParams) -> anyhow::Result<Report> {
     let target = Rc::new(Cell::new(u64::MAX));
     let readers: Vec<_> = watchers
         .into_iter()
-        .map(|mut client| {
+        .map(|(hub, mut client)| {
             let target = target.clone();
             actix_rt::spawn(async move {
                 let mut tracker = Tracker::default();
@@ -51,7 +61,7 @@ pub async fn run(url: &str, params: FanoutParams) -> anyhow::Result<Report> {
                     Duration::from_secs(10),
                 )
                 .await;
-                tracker
+                (hub, tracker)
             })
         })
         .collect();
@@ -73,7 +83,8 @@ pub async fn run(url: &str, params: FanoutParams) -> anyhow::Result<Report> {
         }
         Some(rate) => paced(&mut publisher, params.messages, rate, deadline).await?,
     };
-    target.set(first + sent);
+    let last = first + sent;
+    target.set(last);
     let scenario = if params.rate.is_some() {
         "rate"
     } else {
@@ -81,17 +92,26 @@ pub async fn run(url: &str, params: FanoutParams) -> anyhow::Result<Report> {
     };
     let mut report = Report {
         scenario: scenario.into(),
+        hubs: hubs.urls().to_vec(),
         ..Report::default()
     };
     let mut latency = Latency::default();
+    let mut tally = HubTally::new(hubs);
     for reader in readers {
-        reader
-            .await?
-            .add_to(&mut report, &mut latency, RESOURCE, first + sent);
+        let (hub, tracker) = reader.await?;
+        tracker.add_to(&mut report, &mut latency, RESOURCE, last);
+        tally.subscriber(hub, &tracker, last.saturating_sub(tracker.seq_of(RESOURCE)));
     }
     report.latency = latency.percentiles();
     report.params = serde_json::to_value(&params)?;
     report.notes.push(format!("{sent} publishes sent"));
+    if hubs.len() > 1 {
+        report.per_hub = tally.into_shares();
+        report.notes.push(format!(
+            "subscribers spread round-robin over {} hubs, publishing through the first",
+            hubs.len()
+        ));
+    }
     Ok(report.finish(started.elapsed()))
 }
 

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use fillstack_protocol::{ClientFrame, Codec, FieldChanges, PublishFrame, Scalar, ServerFrame};
 use serde::Deserialize;
 
-use crate::Client;
 use crate::client::Raw;
 use crate::report::Latency;
+use crate::{Client, Hubs};
 
 pub mod fanout;
 pub mod idle;
@@ -294,6 +294,20 @@ pub async fn send_windowed(
     latency: &mut Latency,
     target: impl Fn(u64) -> String,
 ) -> anyhow::Result<u64> {
+    send_windowed_acking(client, count, window, deadline, latency, target, |_, _| {}).await
+}
+
+/// [`send_windowed`], also handing `on_ack` each ack's publish number (the `n`
+/// given to `target`) and the seq it gave.
+pub async fn send_windowed_acking(
+    client: &mut Client,
+    count: u64,
+    window: u64,
+    deadline: Instant,
+    latency: &mut Latency,
+    target: impl Fn(u64) -> String,
+    mut on_ack: impl FnMut(u64, u64),
+) -> anyhow::Result<u64> {
     let (mut sent, mut acked) = (0u64, 0u64);
     let mut sent_at: HashMap<u64, Instant> = HashMap::new();
     while acked < sent || (sent < count && Instant::now() < deadline) {
@@ -303,9 +317,10 @@ pub async fn send_windowed(
             client.send(&stamped(sent, target(sent), sent)).await?;
         }
         match client.frame_within(Duration::from_secs(30)).await? {
-            ServerFrame::Ack { id, .. } => {
+            ServerFrame::Ack { id, seq } => {
                 acked += 1;
                 count_event();
+                on_ack(id, seq);
                 if let Some(at) = sent_at.remove(&id) {
                     latency.record(at.elapsed());
                 }
@@ -383,14 +398,27 @@ pub async fn subscribers(
     count: usize,
     pattern_of: impl Fn(usize) -> String,
 ) -> anyhow::Result<Vec<Client>> {
+    let hubs = Hubs::one(url);
+    let placed = subscribers_on(&hubs, count, pattern_of).await?;
+    Ok(placed.into_iter().map(|(_, client)| client).collect())
+}
+
+/// `count` sessions, the `n`th on hub `hubs.of(n)` and subscribed to
+/// `pattern_of(n)`, connected 100 at a time; each with its hub's index.
+pub async fn subscribers_on(
+    hubs: &Hubs,
+    count: usize,
+    pattern_of: impl Fn(usize) -> String,
+) -> anyhow::Result<Vec<(usize, Client)>> {
     use futures_util::{StreamExt, TryStreamExt};
     futures_util::stream::iter((0..count).map(|n| {
         let pattern = pattern_of(n);
+        let (hub, url) = hubs.of(n);
         async move {
             let mut client = Client::connect_hello(url, codec()).await?;
             client.subscribe(&pattern, None).await?;
             count_event();
-            anyhow::Ok(client)
+            anyhow::Ok((hub, client))
         }
     }))
     .buffer_unordered(100)

@@ -136,7 +136,8 @@ fn baseline_acks_per_s(path: &Path, params: &PublishParams) -> anyhow::Result<f6
 }
 
 /// The acks/s of the last line that is a `publish` report with these params in
-/// `codec` (a report from before runs named their codec spoke MessagePack).
+/// `codec` (a report from before runs named their codec spoke MessagePack), on
+/// one hub (as probes run: a run over `--hubs` measured a cluster).
 fn last_publish_acks_per_s(lines: &str, params: &serde_json::Value, codec: &str) -> Option<f64> {
     // From the end: the newest run of those sizes counts.
     lines
@@ -144,6 +145,7 @@ fn last_publish_acks_per_s(lines: &str, params: &serde_json::Value, codec: &str)
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|run| run["scenario"] == "publish" && run["params"] == *params)
         .filter(|run| run["codec"].as_str().unwrap_or("msgpack") == codec)
+        .filter(|run| run["hubs"].as_array().is_none_or(|hubs| hubs.len() <= 1))
         .filter_map(|run| run["acks_per_s"].as_f64())
         .next_back()
 }
@@ -329,6 +331,30 @@ mod tests {
         assert_eq!(
             last_publish_acks_per_s(&lines, &wanted, "json"),
             Some(32_000.0)
+        );
+    }
+
+    #[test]
+    fn the_baseline_is_a_run_on_one_hub_not_on_a_cluster() {
+        // scripts/bench --cluster also runs publish with these sizes over 3 hubs.
+        let mut cluster = Report {
+            scenario: "publish".into(),
+            codec: "msgpack".into(),
+            params: serde_json::to_value(sizes(1000)).unwrap(),
+            acks_per_s: 9_000.0,
+            ..Report::default()
+        };
+        cluster.hubs = vec!["ws://127.0.0.1:1/ws".into(); 3];
+        let mut single = cluster.clone();
+        single.hubs.truncate(1);
+        single.acks_per_s = 43_000.0;
+        let lines = [&single, &cluster]
+            .map(|run| serde_json::to_string(run).unwrap())
+            .join("\n");
+        let wanted = serde_json::to_value(sizes(1000)).unwrap();
+        assert_eq!(
+            last_publish_acks_per_s(&lines, &wanted, "msgpack"),
+            Some(43_000.0)
         );
     }
 
