@@ -79,24 +79,17 @@ pub enum JoinError {
     Store(#[from] StoreError),
 }
 
-/// One message of the stream: an accepted change and the state it makes. The
-/// state makes every message enough on its own, so a hub whose copy is behind a
-/// trimmed history still reaches every resource's current state.
+/// One message of the stream: one or more accepted changes of one resource, with
+/// consecutive seqs, decided together by one hub (the changes that waited while
+/// its previous message was at the broker), and the state they make. The state
+/// makes every message enough on its own, so a hub whose copy is behind a trimmed
+/// history still reaches every resource's current state.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Record {
-    /// The change, with its seq.
-    pub delta: Delta,
-    /// The resource once it is applied.
+    /// The changes, in seq order, consecutive.
+    pub deltas: Vec<Delta>,
+    /// The resource once they are applied.
     pub state: ResourceState,
-}
-
-/// [`Record`] by reference, for publishing without a copy.
-#[derive(Serialize)]
-pub struct RecordRef<'a> {
-    /// The change, with its seq.
-    pub delta: &'a Delta,
-    /// The resource once it is applied.
-    pub state: &'a ResourceState,
 }
 
 /// Why a publish was not stored.

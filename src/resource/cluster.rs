@@ -2,10 +2,11 @@
 //! store by the actor: each is decided on the head, published to the cluster's
 //! stream with the head's stream sequence as the expected last one, and becomes
 //! visible when this hub's consumer brings it back ([`Replicated`]), as every
-//! other hub's changes do. One publish per resource is in flight from a hub; the
-//! rest wait here as intents, decided in turn, each on the head its predecessor
-//! made. A publish refused because another hub wrote first is decided again on
-//! the new head, up to [`MAX_CONFLICTS`] times.
+//! other hub's changes do. One message per resource is in flight from a hub; the
+//! intents that wait meanwhile are decided together, in order, into the next
+//! message (up to [`MAX_BATCH`] changes): a hot resource costs one broker round
+//! trip per batch, not per change. A message refused because another hub wrote
+//! first is decided again on the new head, for up to [`CONFLICT_FOR`].
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -15,16 +16,21 @@ use fillstack_protocol::Seq;
 
 use super::messages::{Replicated, Reply};
 use super::pipeline::{self, Decided};
-use super::state::Change;
+use super::state::{Change, Delta, ResourceState};
 use super::{ResourceActor, record};
-use crate::cluster::{Cluster, PublishFailure, RecordRef};
+use crate::cluster::{Cluster, PublishFailure, Record};
 use crate::error::Rejection;
 use crate::limits::Writer;
 use crate::metrics::METRICS;
 
-/// Refusals in a row (another hub wrote first) before a publish answers
-/// `unavailable`: only a resource written by several hubs at once gets there.
-pub const MAX_CONFLICTS: u32 = 8;
+/// How long an intent keeps being decided again while other hubs write first
+/// before it answers `unavailable`: only a resource written through several
+/// hubs at once gets there, and each conflict means another hub progressed.
+pub const CONFLICT_FOR: Duration = Duration::from_secs(5);
+/// Changes decided into one message at most.
+pub const MAX_BATCH: usize = 64;
+/// Bytes of changes decided into one message at most (NATS takes 1 MiB).
+const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// How long a decision waits for the consumer to bring the head up to date
 /// before it is made anyway (the broker's check keeps it safe either way).
 const AWAIT_HEAD: Duration = Duration::from_secs(2);
@@ -77,7 +83,8 @@ pub struct ClusterPath {
     link: Cluster,
     intents: VecDeque<Intent>,
     flight: Flight,
-    conflicts: u32,
+    /// When the intent at the front first lost to another hub.
+    conflicted_since: Option<Instant>,
     /// Messages of the stream waiting for room in the local store, in order.
     backlog: VecDeque<Replicated>,
     /// Stream sequences committed locally and not yet durable, by seq.
@@ -91,7 +98,7 @@ impl ClusterPath {
             link,
             intents: VecDeque::new(),
             flight: Flight::Idle,
-            conflicts: 0,
+            conflicted_since: None,
             backlog: VecDeque::new(),
             local: VecDeque::new(),
         }
@@ -105,16 +112,24 @@ impl ClusterPath {
     }
 }
 
-/// What deciding an intent on the head came to.
+/// What deciding an intent on a state came to.
 enum Outcome {
     /// Nothing to publish: answer once this seq is committed here.
     Settled(Seq),
-    /// Refused on the head.
+    /// Refused on the state.
     Refused(Rejection),
     /// Nothing to do (an expiry that no longer applies).
     Nothing,
-    /// A change to publish.
+    /// A change to publish: the delta, and the state once it is applied.
     Publish(Decided),
+}
+
+/// Intents decided into one message, with the seq each waits for.
+struct Batch {
+    intents: Vec<(Intent, Seq)>,
+    deltas: Vec<Delta>,
+    state: ResourceState,
+    bytes: usize,
 }
 
 impl ResourceActor {
@@ -148,110 +163,143 @@ impl ResourceActor {
         self.pump(ctx);
     }
 
-    /// Decides the next intents in turn until one goes to the broker.
+    /// Answers the intents that need no message, in turn, then decides the next
+    /// ones together into one message and sends it.
     fn pump(&mut self, ctx: &mut Context<Self>) {
-        loop {
-            let head_stream_seq = self.pipeline.head().stream_seq;
+        let head_stream_seq = self.pipeline.head().stream_seq;
+        let Some(path) = self.cluster.as_mut() else {
+            return;
+        };
+        match path.flight {
+            Flight::Publishing => return,
+            Flight::Awaiting(until) if head_stream_seq < until => return,
+            Flight::Awaiting(_) | Flight::Idle => path.flight = Flight::Idle,
+        }
+        let mut batch = Batch {
+            intents: Vec::new(),
+            deltas: Vec::new(),
+            state: self.pipeline.head().clone(),
+            bytes: 0,
+        };
+        while batch.deltas.len() < MAX_BATCH && batch.bytes < MAX_BATCH_BYTES {
             let Some(path) = self.cluster.as_mut() else {
                 return;
             };
-            match path.flight {
-                Flight::Publishing => return,
-                Flight::Awaiting(until) if head_stream_seq < until => return,
-                Flight::Awaiting(_) | Flight::Idle => path.flight = Flight::Idle,
-            }
             let Some(intent) = path.intents.pop_front() else {
-                return;
+                break;
             };
-            match self.decide_intent(&intent) {
-                Outcome::Settled(seq) => match intent {
-                    Intent::Change {
-                        reply: Some(reply),
-                        started,
-                        ..
-                    } => self.wait(seq, reply, started),
-                    Intent::Remove { reply } => self.wait(seq, reply, None),
-                    _ => {}
-                },
-                Outcome::Refused(rejection) => intent.refuse(rejection),
-                Outcome::Nothing => self.arm_ttl(ctx),
+            match self.decide_intent(&intent, &batch.state) {
                 Outcome::Publish(decided) => {
-                    self.publish(intent, decided, ctx);
-                    return;
+                    batch.bytes += record(&decided.delta).len();
+                    batch.intents.push((intent, decided.delta.seq));
+                    batch.deltas.push(decided.delta);
+                    batch.state = decided.state;
+                }
+                // Answered on the head: only before anything is batched, since
+                // what it waits for must not hang on a message that may fail.
+                outcome if batch.deltas.is_empty() => self.answer(intent, outcome, ctx),
+                _ => {
+                    if let Some(path) = self.cluster.as_mut() {
+                        path.intents.push_front(intent);
+                    }
+                    break;
                 }
             }
         }
+        if !batch.deltas.is_empty() {
+            self.publish(batch, ctx);
+        }
     }
 
-    fn decide_intent(&self, intent: &Intent) -> Outcome {
+    /// Answers an intent that needs no message.
+    fn answer(&mut self, intent: Intent, outcome: Outcome, ctx: &mut Context<Self>) {
+        match outcome {
+            Outcome::Settled(seq) => match intent {
+                Intent::Change {
+                    reply: Some(reply),
+                    started,
+                    ..
+                } => self.wait(seq, reply, started),
+                Intent::Remove { reply } => self.wait(seq, reply, None),
+                _ => {}
+            },
+            Outcome::Refused(rejection) => intent.refuse(rejection),
+            Outcome::Nothing => self.arm_ttl(ctx),
+            Outcome::Publish(_) => unreachable!("a publish is batched, not answered"),
+        }
+    }
+
+    /// Decides `intent` on `state` (the head, plus what is batched before it).
+    fn decide_intent(&self, intent: &Intent, state: &ResourceState) -> Outcome {
         let now = self.clock.now_ms();
-        let decided = match intent {
+        let delta = match intent {
             Intent::Change { change, by, .. } => {
-                if !self.pipeline.head().exists
+                if !state.exists
                     && let Err(rejection) = self.quotas.admit_resource(by)
                 {
                     METRICS.publishes_refused.inc();
                     return Outcome::Refused(rejection);
                 }
-                match self.pipeline.decide(change, now) {
-                    Ok(Some(mut decided)) => {
+                match state.decide(change, now) {
+                    Ok(Some(delta)) => {
+                        let mut decided = made(state, delta);
                         if decided.delta.is_creation() {
                             decided.created_by(by.subject().map(|subject| subject.to_string()));
                         }
-                        Ok(Some(decided))
+                        return Outcome::Publish(decided);
                     }
                     Ok(None) => {
                         METRICS.publishes_unchanged.inc();
-                        return Outcome::Settled(self.pipeline.head().seq);
+                        return Outcome::Settled(state.seq);
                     }
                     Err(rejection) => {
                         METRICS.publishes_refused.inc();
-                        Err(rejection)
+                        return Outcome::Refused(rejection);
                     }
                 }
             }
-            Intent::Remove { .. } => match self.pipeline.decide_removal(now) {
-                Ok(None) => Err(Rejection::not_found(&self.id)),
-                other => other,
+            Intent::Remove { .. } => match state.decide_removal(now) {
+                Some(delta) => delta,
+                None => return Outcome::Refused(Rejection::not_found(&self.id)),
             },
             Intent::Expire if !self.does_duties() => return Outcome::Nothing,
-            Intent::Expire => self.pipeline.decide_expiry(now),
+            Intent::Expire => match state.decide_expiry(now) {
+                Some(delta) => delta,
+                None => return Outcome::Nothing,
+            },
         };
-        match decided {
-            Ok(Some(decided)) => Outcome::Publish(decided),
-            Ok(None) => Outcome::Nothing,
-            Err(rejection) => Outcome::Refused(rejection),
-        }
+        Outcome::Publish(made(state, delta))
     }
 
-    /// Sends `decided` to the broker; its answer comes back to the actor.
-    fn publish(&mut self, intent: Intent, decided: Decided, ctx: &mut Context<Self>) {
+    /// Sends `batch` to the broker as one message; its answer comes back here.
+    fn publish(&mut self, batch: Batch, ctx: &mut Context<Self>) {
         let Some(path) = self.cluster.as_mut() else {
             return;
         };
         path.flight = Flight::Publishing;
         let expected = self.pipeline.head().stream_seq;
-        let seq = decided.delta.seq;
-        let bytes = record(&RecordRef {
-            delta: &decided.delta,
-            state: &decided.state,
-        });
+        let Batch {
+            intents,
+            deltas,
+            state,
+            ..
+        } = batch;
+        let bytes = record(&Record { deltas, state });
         let link = path.link.clone();
         let id = self.id.clone();
         ctx.spawn(
             async move { link.publish(&id, bytes, expected).await }
                 .into_actor(self)
                 .map(move |outcome, resource, ctx| {
-                    resource.published(intent, seq, expected, outcome, ctx);
+                    resource.published(intents, expected, outcome, ctx);
                 }),
         );
     }
 
-    /// The broker's answer to the publish of `intent`, decided as `seq`.
+    /// The broker's answer to the message of `intents`, decided on `expected`.
     fn published(
         &mut self,
-        intent: Intent,
-        seq: Seq,
+        intents: Vec<(Intent, Seq)>,
         expected: u64,
         outcome: Result<u64, PublishFailure>,
         ctx: &mut Context<Self>,
@@ -262,44 +310,61 @@ impl ResourceActor {
         path.flight = Flight::Idle;
         match outcome {
             Ok(stream_seq) => {
-                path.conflicts = 0;
+                path.conflicted_since = None;
                 path.flight = Flight::Awaiting(stream_seq);
                 self.await_head(stream_seq, ctx);
-                match intent {
-                    Intent::Change { reply, started, .. } => {
-                        METRICS.publishes_changed.inc();
-                        if let Some(reply) = reply {
-                            self.wait(seq, reply, started);
+                for (intent, seq) in intents {
+                    match intent {
+                        Intent::Change { reply, started, .. } => {
+                            METRICS.publishes_changed.inc();
+                            if let Some(reply) = reply {
+                                self.wait(seq, reply, started);
+                            }
                         }
+                        Intent::Remove { reply } => self.wait(seq, reply, None),
+                        Intent::Expire => METRICS.ttl_expiries.inc(),
                     }
-                    Intent::Remove { reply } => self.wait(seq, reply, None),
-                    Intent::Expire => METRICS.ttl_expiries.inc(),
                 }
             }
-            Err(PublishFailure::Conflict) if path.conflicts + 1 < MAX_CONFLICTS => {
+            Err(PublishFailure::Conflict)
+                if path
+                    .conflicted_since
+                    .get_or_insert_with(Instant::now)
+                    .elapsed()
+                    < CONFLICT_FOR =>
+            {
                 // Another hub wrote first: decide again once its change is here.
-                path.conflicts += 1;
-                path.intents.push_front(intent);
+                for (intent, _) in intents.into_iter().rev() {
+                    path.intents.push_front(intent);
+                }
                 path.flight = Flight::Awaiting(expected + 1);
                 self.await_head(expected + 1, ctx);
             }
             Err(PublishFailure::Conflict) => {
-                path.conflicts = 0;
-                intent.refuse(Rejection::unavailable(
-                    format!(
-                        "{} was written by other hubs {MAX_CONFLICTS} times while this one decided; retry",
-                        self.id
-                    ),
-                    Duration::from_millis(50),
-                ));
+                path.conflicted_since = None;
+                let message = format!(
+                    "other hubs kept writing {} for {CONFLICT_FOR:?} while this one decided; retry",
+                    self.id
+                );
+                for (intent, _) in intents {
+                    intent.refuse(Rejection::unavailable(
+                        message.clone(),
+                        Duration::from_millis(50),
+                    ));
+                }
             }
             Err(PublishFailure::Unavailable(message)) => {
-                path.conflicts = 0;
-                if matches!(intent, Intent::Expire) {
-                    // An expiry is never dropped: tried again by the TTL timer.
-                    self.expire_in(Duration::from_millis(500), ctx);
+                path.conflicted_since = None;
+                for (intent, _) in intents {
+                    if matches!(intent, Intent::Expire) {
+                        // An expiry is never dropped: tried again by the TTL timer.
+                        self.expire_in(Duration::from_millis(500), ctx);
+                    }
+                    intent.refuse(Rejection::unavailable(
+                        message.clone(),
+                        Duration::from_millis(500),
+                    ));
                 }
-                intent.refuse(Rejection::unavailable(message, Duration::from_millis(500)));
             }
         }
         self.pump(ctx);
@@ -322,48 +387,79 @@ impl ResourceActor {
     /// a full store queue is tried again shortly, keeping the order.
     fn apply_backlog(&mut self, ctx: &mut Context<Self>) {
         loop {
-            let head_seq = self.pipeline.head().seq;
             let Some(path) = self.cluster.as_mut() else {
                 return;
             };
             let Some(Replicated { stream_seq, record }) = path.backlog.pop_front() else {
                 break;
             };
-            if record.delta.seq <= head_seq {
-                path.link.confirm(stream_seq); // Applied before (a replay).
+            let link = path.link.clone();
+            let steps = self.steps(record, stream_seq);
+            if steps.is_empty() {
+                link.confirm(stream_seq); // Applied before (a replay).
                 continue;
             }
-            let mut state = record.state;
-            state.stream_seq = stream_seq;
-            let decided = Decided {
-                delta: record.delta,
-                state,
-            };
-            match self.commit_or_hand_back(decided, ctx) {
-                Ok(seq) => {
-                    if let Some(path) = self.cluster.as_mut() {
-                        path.local.push_back((seq, stream_seq));
-                    }
-                }
-                Err(failed) => {
-                    let (rejection, keep) = *failed;
+            let mut steps = VecDeque::from(steps);
+            while let Some(decided) = steps.pop_front() {
+                if let Err(failed) = self.commit_or_hand_back(decided, ctx) {
+                    // The local store is busy: the rest of this message again
+                    // shortly, in order, before any later one.
+                    let (rejection, decided) = *failed;
                     tracing::warn!(resource = %self.id, message = %rejection.message, "the local copy is busy; applying again shortly");
+                    steps.push_front(decided);
+                    let state = steps
+                        .back()
+                        .map(|last| last.state.clone())
+                        .unwrap_or_default();
+                    let record = Record {
+                        deltas: steps.into_iter().map(|step| step.delta).collect(),
+                        state,
+                    };
                     if let Some(path) = self.cluster.as_mut() {
-                        path.backlog.push_front(Replicated {
-                            stream_seq,
-                            record: crate::cluster::Record {
-                                delta: keep.delta,
-                                state: keep.state,
-                            },
-                        });
+                        path.backlog.push_front(Replicated { stream_seq, record });
                     }
                     ctx.run_later(STORE_RETRY, |resource, ctx| resource.apply_backlog(ctx));
                     return;
+                }
+                if steps.is_empty()
+                    && let Some(path) = self.cluster.as_mut()
+                {
+                    // Confirmed once its last change is durable here.
+                    path.local.push_back((self.pipeline.head().seq, stream_seq));
                 }
             }
         }
         self.arm_ttl(ctx);
         self.pump(ctx);
+    }
+
+    /// The local commits of one message of the stream: each change not applied
+    /// yet, with the state it makes (the message's own state for the last one).
+    /// After a gap (changes missing before it: a copy refilled from a trimmed
+    /// stream), only the last change, with the message's state.
+    fn steps(&self, record: Record, stream_seq: u64) -> Vec<Decided> {
+        let head = self.pipeline.head();
+        let Record { deltas, mut state } = record;
+        state.stream_seq = stream_seq;
+        let mut fresh: Vec<Delta> = deltas.into_iter().filter(|d| d.seq > head.seq).collect();
+        let Some(last) = fresh.pop() else {
+            return Vec::new();
+        };
+        if fresh.first().map_or(last.seq, |first| first.seq) != head.seq + 1 {
+            return vec![Decided { delta: last, state }];
+        }
+        let mut steps = Vec::with_capacity(fresh.len() + 1);
+        let mut running = head.clone();
+        for delta in fresh {
+            running.apply(&delta);
+            running.stream_seq = stream_seq;
+            steps.push(Decided {
+                delta,
+                state: running.clone(),
+            });
+        }
+        steps.push(Decided { delta: last, state });
+        steps
     }
 
     /// Everything up to `committed` is durable here: its messages are confirmed
@@ -405,5 +501,15 @@ impl Handler<Replicated> for ResourceActor {
         if path.backlog.len() == 1 {
             self.apply_backlog(ctx);
         }
+    }
+}
+
+/// `delta` decided on `state`, with the state it makes.
+fn made(state: &ResourceState, delta: Delta) -> Decided {
+    let mut after = state.clone();
+    after.apply(&delta);
+    Decided {
+        delta,
+        state: after,
     }
 }
