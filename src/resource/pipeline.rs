@@ -73,13 +73,25 @@ pub struct Durable<R> {
     pub ready: Vec<(Seq, R)>,
 }
 
+/// A delta handed to the store and not yet durable.
+#[derive(Debug)]
+struct Pending {
+    delta: Delta,
+    /// Cluster mode: the stream sequence of its message.
+    stream_seq: u64,
+    /// The state it makes, kept only when it does not follow the state before it
+    /// (a gap: cluster mode, a copy refilled from a trimmed stream); otherwise the
+    /// delta is applied to the committed state, so no state is copied per change.
+    after_gap: Option<ResourceState>,
+}
+
 /// One resource's head, committed state, pending deltas and waiting requests.
 #[derive(Debug)]
 pub struct Pipeline<R> {
     committed: ResourceState,
     head: ResourceState,
-    /// Handed to the store, not yet durable, each with the state it makes; in seq order.
-    pending: VecDeque<Decided>,
+    /// Handed to the store, not yet durable; in seq order.
+    pending: VecDeque<Pending>,
     /// In seq order (a request waits for the head's seq, which only grows).
     waiters: VecDeque<(Seq, R)>,
     generation: Generation,
@@ -154,8 +166,13 @@ impl<R> Pipeline<R> {
     /// The store took `decided`: it is the new head. Its seq is returned to wait on.
     pub fn handed(&mut self, decided: Decided) -> Seq {
         let seq = decided.delta.seq;
-        self.head = decided.state.clone();
-        self.pending.push_back(decided);
+        let after_gap = (seq != self.head.seq + 1).then(|| decided.state.clone());
+        self.pending.push_back(Pending {
+            delta: decided.delta,
+            stream_seq: decided.state.stream_seq,
+            after_gap,
+        });
+        self.head = decided.state;
         seq
     }
 
@@ -176,14 +193,23 @@ impl<R> Pipeline<R> {
     pub fn durable(&mut self, generation: Generation, seq: Seq) -> Durable<R> {
         let mut applied = Vec::new();
         if generation == self.generation {
-            while self.pending.front().is_some_and(|d| d.delta.seq <= seq) {
-                let Some(Decided { delta, state }) = self.pending.pop_front() else {
+            while self.pending.front().is_some_and(|p| p.delta.seq <= seq) {
+                let Some(Pending {
+                    delta,
+                    stream_seq,
+                    after_gap,
+                }) = self.pending.pop_front()
+                else {
                     break;
                 };
                 let before = self.committed.exists.then_some(self.committed.status);
                 let before_since = self.committed.status_since;
-                let gap = delta.seq != self.committed.seq + 1;
-                self.committed = state;
+                let gap = after_gap.is_some();
+                match after_gap {
+                    Some(state) => self.committed = state,
+                    None => self.committed.apply(&delta),
+                }
+                self.committed.stream_seq = stream_seq;
                 let after = self.committed.exists.then_some(self.committed.status);
                 applied.push(Applied {
                     delta,
