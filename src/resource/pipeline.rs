@@ -287,6 +287,45 @@ mod tests {
     }
 
     #[test]
+    fn a_change_after_a_gap_brings_its_whole_state_and_says_so() {
+        let mut pipeline = Pipeline::new(ResourceState::default());
+        hand(&mut pipeline, &up());
+        pipeline.durable(0, 1);
+        // A message of the stream whose changes before seq 7 were trimmed.
+        let mut far = ResourceState::default();
+        for n in 0..7 {
+            let change = if n % 2 == 0 { down() } else { up() };
+            let delta = far.decide(&change, 5).unwrap().unwrap();
+            far.apply(&delta);
+        }
+        far.stream_seq = 42;
+        let delta = far.decide(&up(), 9).unwrap().unwrap();
+        let mut state = far.clone();
+        state.apply(&delta);
+        state.stream_seq = 43;
+        pipeline.handed(Decided {
+            delta,
+            state: state.clone(),
+        });
+        let durable = pipeline.durable(0, 8);
+        assert_eq!(durable.applied.len(), 1);
+        assert!(durable.applied[0].gap, "seq 8 does not follow seq 1");
+        assert_eq!(pipeline.committed(), &state);
+        // The next change follows: applied, not a gap, its stream seq kept.
+        let mut next = Decided {
+            delta: state.decide(&down(), 10).unwrap().unwrap(),
+            state: state.clone(),
+        };
+        next.state.apply(&next.delta);
+        next.state.stream_seq = 44;
+        pipeline.handed(next);
+        let durable = pipeline.durable(0, 9);
+        assert!(!durable.applied[0].gap);
+        assert_eq!(pipeline.committed().stream_seq, 44);
+        assert_eq!(pipeline.committed().status, Status::Down);
+    }
+
+    #[test]
     fn a_change_that_changes_nothing_is_not_decided() {
         let mut pipeline: Pipeline<()> = Pipeline::new(ResourceState::default());
         let decided = pipeline.decide(&up(), 1).unwrap().unwrap();
