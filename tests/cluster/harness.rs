@@ -157,6 +157,8 @@ pub struct Hub {
     /// `IP:PORT` of the running process (of the last one after a kill).
     pub addr: String,
     nats: String,
+    /// More arguments of `serve`, on every start.
+    extra: Vec<String>,
     child: Option<Child>,
     dir: tempfile::TempDir,
 }
@@ -178,11 +180,23 @@ impl Hub {
         hubs
     }
 
+    /// Starts a hub named `name` with more arguments of `serve`.
+    pub fn start_with(name: &str, nats: &str, extra: &[&str]) -> Self {
+        let mut hub = Self::spawn_with(name, nats, extra);
+        hub.wait_listening();
+        hub
+    }
+
     fn spawn(name: &str, nats: &str) -> Self {
+        Self::spawn_with(name, nats, &[])
+    }
+
+    fn spawn_with(name: &str, nats: &str, extra: &[&str]) -> Self {
         let mut hub = Self {
             name: name.to_owned(),
             addr: String::new(),
             nats: nats.to_owned(),
+            extra: extra.iter().map(|arg| (*arg).to_owned()).collect(),
             child: None,
             dir: tempfile::tempdir().unwrap(),
         };
@@ -197,6 +211,7 @@ impl Hub {
             .arg(self.data())
             .args(["--nats", &self.nats, "--node-id", &self.name])
             .args(["--nats-replicas", "1"])
+            .args(&self.extra)
             .stdout(Stdio::piped())
             .stderr(append(&self.log_path()));
         command

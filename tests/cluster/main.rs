@@ -18,3 +18,4 @@ mod duties;
 mod failover;
 mod fanout;
 mod ordering;
+mod trimmed;
