@@ -17,4 +17,5 @@ mod data_dirs;
 mod duties;
 mod failover;
 mod fanout;
+mod model;
 mod ordering;
