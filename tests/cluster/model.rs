@@ -179,6 +179,8 @@ struct Tally {
     cases: u64,
     acked: u64,
     unavailable: u64,
+    /// Ops answered `unavailable` that are in the history all the same.
+    unavailable_made: u64,
     deleted: u64,
     not_found: u64,
     /// `DELETE` answered 404 while the history says the resource existed when it was sent.
@@ -607,6 +609,8 @@ struct Replayed {
     states: Vec<State>,
     steps: Vec<usize>,
     no_ops: u64,
+    /// Entries made by ops answered `unavailable`.
+    unavailable_made: u64,
 }
 
 /// The ops of one resource in the log, matched one by one to the entries of its
@@ -784,10 +788,16 @@ fn replay(
         };
         unmatched.map_err(|e| format!("{id}: {e}\n  the history: {}", entries(history)))?;
     }
+    let unavailable_made = matcher
+        .made
+        .keys()
+        .filter(|at| log[**at].answer == Answer::Unavailable)
+        .count() as u64;
     Ok(Replayed {
         states,
         steps,
         no_ops,
+        unavailable_made,
     })
 }
 
@@ -866,6 +876,7 @@ fn observe(ids: &[String], resource: usize, log: &[Sent], replayed: &Replayed, t
         }
     }
     tally.no_ops += replayed.no_ops;
+    tally.unavailable_made += replayed.unavailable_made;
     let mut by_burst: BTreeMap<usize, BTreeMap<u64, usize>> = BTreeMap::new();
     for sent in log.iter().filter(|sent| sent.resource == resource) {
         if let Answer::Acked(seq) = sent.answer {
@@ -1124,6 +1135,7 @@ async fn run(cluster: &Cluster, case: u64, ops: &[Op], tally: &Mutex<Tally>) -> 
         .append(&mut seen.pipelined_inversions);
     tally.resets += seen.resets;
     tally.no_ops += seen.no_ops;
+    tally.unavailable_made += seen.unavailable_made;
     tally.switches += seen.switches;
     Ok(())
 }
@@ -1200,7 +1212,8 @@ fn every_hub_keeps_one_gapless_sequence_per_resource_whatever_the_ops_and_their_
     let tally = tally.into_inner().unwrap();
     eprintln!(
         "cluster model: {} cases passed in {:?}: {} publishes acked ({} of them changing \
-         nothing), consecutive seqs of a burst through different hubs {} times, {} unavailable, \
+         nothing), consecutive seqs of a burst through different hubs {} times, {} unavailable \
+         ({} of them in the history all the same), \
          {} deletes 204, {} 404 ({} of them while the resource existed), {} reset snapshots, {} \
          pipelined publishes acked out of their sending order",
         tally.cases,
@@ -1209,6 +1222,7 @@ fn every_hub_keeps_one_gapless_sequence_per_resource_whatever_the_ops_and_their_
         tally.no_ops,
         tally.switches,
         tally.unavailable,
+        tally.unavailable_made,
         tally.deleted,
         tally.not_found,
         tally.not_found_existing.len(),
