@@ -17,5 +17,6 @@ mod data_dirs;
 mod duties;
 mod failover;
 mod fanout;
+mod model;
 mod ordering;
 mod trimmed;
