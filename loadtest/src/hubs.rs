@@ -9,6 +9,7 @@ use anyhow::bail;
 use serde::Serialize;
 
 use crate::report::{Latency, Percentiles};
+use crate::scenario::Sent;
 
 /// The hubs of a run, in the order given; never empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +83,8 @@ pub struct HubShare {
     pub gaps: u64,
     /// Durable acks its publishers received.
     pub acks: u64,
+    /// Publishes it answered `unavailable`, sent again.
+    pub retries: u64,
     /// Publish-to-receipt (fanout, rate) or publish-to-ack (publish) latency of
     /// its sessions.
     pub latency: Percentiles,
@@ -97,7 +100,9 @@ impl HubShare {
                 self.deliveries, self.undelivered, self.gaps
             ));
         }
-        if self.acks > 0 {
+        if self.acks > 0 && self.retries > 0 {
+            parts.push(format!("{} acks ({} retried)", self.acks, self.retries));
+        } else if self.acks > 0 {
             parts.push(format!("{} acks", self.acks));
         }
         if self.latency.count > 0 {
@@ -148,11 +153,12 @@ impl HubTally {
         self
     }
 
-    /// One publisher on hub `hub`: its acks and their latency.
-    pub fn publisher(&mut self, hub: usize, acks: u64, latency: &Latency) -> &mut Self {
+    /// One publisher on hub `hub`: its acks, retries and ack latency.
+    pub fn publisher(&mut self, hub: usize, sent: Sent, latency: &Latency) -> &mut Self {
         let share = &mut self.shares[hub];
         share.sessions += 1;
-        share.acks += acks;
+        share.acks += sent.acks;
+        share.retries += sent.retries;
         self.latency[hub].merge(latency);
         self
     }
@@ -210,12 +216,15 @@ mod tests {
         let mut tally = HubTally::new(&hubs);
         let mut slow = Latency::default();
         slow.record(Duration::from_millis(40));
-        tally.publisher(1, 30, &slow).publisher(1, 20, &slow);
-        tally.publisher(0, 50, &Latency::default());
+        let sent = |acks, retries| Sent { acks, retries };
+        tally.publisher(1, sent(30, 1), &slow);
+        tally.publisher(1, sent(20, 2), &slow);
+        tally.publisher(0, sent(50, 0), &Latency::default());
         let shares = tally.into_shares();
         assert_eq!(shares.len(), 2);
-        assert_eq!((shares[0].sessions, shares[0].acks), (1, 50));
-        assert_eq!((shares[1].sessions, shares[1].acks), (2, 50));
+        let counts = |share: &HubShare| (share.sessions, share.acks, share.retries);
+        assert_eq!(counts(&shares[0]), (1, 50, 0));
+        assert_eq!(counts(&shares[1]), (2, 50, 3));
         assert_eq!(shares[0].latency.count, 0);
         assert_eq!(shares[1].latency.count, 2);
         assert!((shares[1].latency.p50_ms - 40.0).abs() < 0.1);

@@ -104,6 +104,10 @@ pub struct Report {
     /// Durable acks received by publishers.
     pub acks: u64,
     pub acks_per_s: f64,
+    /// Publishes a hub answered `unavailable` and the harness sent again after
+    /// its `retry_after_ms` (a cluster's hub answers so when other hubs keep
+    /// writing the resource first); each was acked in the end.
+    pub retries: u64,
     /// Publish-to-receipt latency (fanout, rate, topics) or publish-to-ack (publish).
     pub latency: Percentiles,
     /// Changes a subscriber should have seen and did not.
@@ -213,6 +217,9 @@ impl Report {
         ));
         if self.scenario == "publish" {
             rows.push(("seqs acked twice", self.repeated_seqs.to_string()));
+        }
+        if self.retries > 0 {
+            rows.push(("retried (unavailable)", self.retries.to_string()));
         }
         if self.hubs.len() > 1 {
             rows.push(("hubs", self.hubs.join(" ")));
@@ -351,13 +358,15 @@ mod tests {
     fn a_run_over_several_hubs_names_them_and_shows_each_ones_share() {
         let hubs = crate::Hubs::new(&["ws://127.0.0.1:1/ws", "ws://127.0.0.1:2/ws"]).unwrap();
         let mut tally = crate::hubs::HubTally::new(&hubs);
-        tally.publisher(0, 70, &Latency::default());
-        tally.publisher(1, 30, &Latency::default());
+        let sent = |acks, retries| crate::scenario::Sent { acks, retries };
+        tally.publisher(0, sent(70, 0), &Latency::default());
+        tally.publisher(1, sent(30, 4), &Latency::default());
         let report = Report {
             scenario: "publish".into(),
             hubs: hubs.urls().to_vec(),
             per_hub: tally.into_shares(),
             acks: 100,
+            retries: 4,
             ..Report::default()
         }
         .finish(Duration::from_secs(1));
@@ -365,8 +374,9 @@ mod tests {
         for row in [
             "hubs  ws://127.0.0.1:1/ws ws://127.0.0.1:2/ws",
             "per hub  ws://127.0.0.1:1/ws: 1 sessions, 70 acks",
-            "per hub  ws://127.0.0.1:2/ws: 1 sessions, 30 acks",
+            "per hub  ws://127.0.0.1:2/ws: 1 sessions, 30 acks (4 retried)",
             "seqs acked twice  0",
+            "retried (unavailable)  4",
         ] {
             assert!(table.contains(row), "{row:?} in\n{table}");
         }

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{Tracker, count_event, read_until, send_windowed, stamped, subscribers_on};
+use super::{
+    Sent, Tracker, count_event, read_until, send_windowed_acking, stamped, subscribers_on,
+};
 use crate::Client;
 use crate::hubs::{HubTally, Hubs};
 use crate::report::{Latency, Report};
@@ -67,22 +69,10 @@ pub async fn run_on(hubs: &Hubs, params: FanoutParams) -> anyhow::Result<Report>
         .collect();
     let deadline = Instant::now() + Duration::from_secs(params.max_seconds);
     let started = Instant::now();
-    let sent = match params.rate {
-        None => {
-            let mut acks = Latency::default();
-            let window = params.window;
-            send_windowed(
-                &mut publisher,
-                params.messages,
-                window,
-                deadline,
-                &mut acks,
-                |_| RESOURCE.into(),
-            )
-            .await?
-        }
-        Some(rate) => paced(&mut publisher, params.messages, rate, deadline).await?,
-    };
+    let Sent {
+        acks: sent,
+        retries,
+    } = publish_all(&mut publisher, &params, deadline).await?;
     let last = first + sent;
     target.set(last);
     let scenario = if params.rate.is_some() {
@@ -93,6 +83,7 @@ pub async fn run_on(hubs: &Hubs, params: FanoutParams) -> anyhow::Result<Report>
     let mut report = Report {
         scenario: scenario.into(),
         hubs: hubs.urls().to_vec(),
+        retries,
         ..Report::default()
     };
     let mut latency = Latency::default();
@@ -113,6 +104,33 @@ pub async fn run_on(hubs: &Hubs, params: FanoutParams) -> anyhow::Result<Report>
         ));
     }
     Ok(report.finish(started.elapsed()))
+}
+
+/// The run's publishes: windowed (fanout) or paced (rate).
+async fn publish_all(
+    publisher: &mut Client,
+    params: &FanoutParams,
+    deadline: Instant,
+) -> anyhow::Result<Sent> {
+    Ok(match params.rate {
+        None => {
+            let mut acks = Latency::default();
+            send_windowed_acking(
+                publisher,
+                params.messages,
+                params.window,
+                deadline,
+                &mut acks,
+                |_| RESOURCE.into(),
+                |_, _| {},
+            )
+            .await?
+        }
+        Some(rate) => Sent {
+            acks: paced(publisher, params.messages, rate, deadline).await?,
+            retries: 0,
+        },
+    })
 }
 
 /// Publishes at `rate` per second without waiting for acks, then collects them.

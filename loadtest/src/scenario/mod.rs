@@ -2,10 +2,12 @@
 //! time, talks to the URL it is given, and returns a [`Report`].
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use fillstack_protocol::{ClientFrame, Codec, FieldChanges, PublishFrame, Scalar, ServerFrame};
+use fillstack_protocol::{
+    ClientFrame, Codec, ErrorCode, FieldChanges, PublishFrame, Scalar, ServerFrame,
+};
 use serde::Deserialize;
 
 use crate::client::Raw;
@@ -294,11 +296,29 @@ pub async fn send_windowed(
     latency: &mut Latency,
     target: impl Fn(u64) -> String,
 ) -> anyhow::Result<u64> {
-    send_windowed_acking(client, count, window, deadline, latency, target, |_, _| {}).await
+    let sent = send_windowed_acking(client, count, window, deadline, latency, target, |_, _| {});
+    Ok(sent.await?.acks)
 }
 
+/// What [`send_windowed_acking`] sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// Publishes acked (each once).
+    pub acks: u64,
+    /// `unavailable` answers, each followed by the same publish again.
+    pub retries: u64,
+}
+
+/// How many times one publish is sent again after `unavailable` before the run
+/// fails with the hub's message.
+const MAX_RETRIES: u32 = 20;
+
 /// [`send_windowed`], also handing `on_ack` each ack's publish number (the `n`
-/// given to `target`) and the seq it gave.
+/// given to `target`) and the seq it gave. A publish answered `unavailable` (a
+/// cluster's hub does so when other hubs keep writing its resource first, or
+/// without its broker) stays in the window and is sent again after the answer's
+/// `retry_after_ms`, up to [`MAX_RETRIES`] times; its latency counts from its
+/// first send. Any other error fails the run.
 pub async fn send_windowed_acking(
     client: &mut Client,
     count: u64,
@@ -307,31 +327,61 @@ pub async fn send_windowed_acking(
     latency: &mut Latency,
     target: impl Fn(u64) -> String,
     mut on_ack: impl FnMut(u64, u64),
-) -> anyhow::Result<u64> {
-    let (mut sent, mut acked) = (0u64, 0u64);
+) -> anyhow::Result<Sent> {
+    let (mut sent, mut done) = (0u64, Sent::default());
     let mut sent_at: HashMap<u64, Instant> = HashMap::new();
-    while acked < sent || (sent < count && Instant::now() < deadline) {
-        while sent < count && sent - acked < window && Instant::now() < deadline {
+    // Refused publishes by when to send them again, and how often each was refused.
+    let mut again: BTreeSet<(Instant, u64)> = BTreeSet::new();
+    let mut refused: HashMap<u64, u32> = HashMap::new();
+    while done.acks < sent || (sent < count && Instant::now() < deadline) {
+        while sent < count && sent - done.acks < window && Instant::now() < deadline {
             sent += 1;
             sent_at.insert(sent, Instant::now());
             client.send(&stamped(sent, target(sent), sent)).await?;
         }
-        match client.frame_within(Duration::from_secs(30)).await? {
-            ServerFrame::Ack { id, seq } => {
-                acked += 1;
+        while let Some(&(due, n)) = again.first()
+            && due <= Instant::now()
+        {
+            again.pop_first();
+            client.send(&stamped(n, target(n), n)).await?;
+        }
+        let wait = again.first().map_or(Duration::from_secs(30), |(due, _)| {
+            due.saturating_duration_since(Instant::now())
+        });
+        match client.frame_within(wait).await {
+            Ok(ServerFrame::Ack { id, seq }) => {
+                done.acks += 1;
                 count_event();
                 on_ack(id, seq);
+                refused.remove(&id);
                 if let Some(at) = sent_at.remove(&id) {
                     latency.record(at.elapsed());
                 }
             }
-            ServerFrame::Error { code, message, .. } => {
+            Ok(ServerFrame::Error {
+                id: Some(id),
+                code: ErrorCode::Unavailable,
+                message,
+                retry_after_ms,
+            }) if sent_at.contains_key(&id) => {
+                let times = refused.entry(id).or_default();
+                *times += 1;
+                if *times > MAX_RETRIES {
+                    anyhow::bail!("publish refused {MAX_RETRIES} times: unavailable: {message}");
+                }
+                done.retries += 1;
+                let after = Duration::from_millis(retry_after_ms.unwrap_or(50));
+                again.insert((Instant::now() + after, id));
+            }
+            Ok(ServerFrame::Error { code, message, .. }) => {
                 anyhow::bail!("publish refused: {code:?}: {message}")
             }
-            _ => {}
+            Ok(_) => {}
+            Err(crate::ClientError::Timeout { .. }) if !again.is_empty() => {}
+            Err(error) => return Err(error.into()),
         }
     }
-    Ok(acked)
+    Ok(done)
 }
 
 /// Reads until `resource` reaches the `target` seq (which may be set later, while

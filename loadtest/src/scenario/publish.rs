@@ -58,7 +58,7 @@ pub async fn run_on(hubs: &Hubs, params: PublishParams) -> anyhow::Result<Report
                 // (resource, seq) of every ack: 16 bytes each, checked at the end.
                 let mut acked = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
                 let record = |n: u64, seq: u64| acked.push((resource_of(n), seq));
-                let acks = send_windowed_acking(
+                let sent = send_windowed_acking(
                     &mut client,
                     count,
                     window,
@@ -68,7 +68,7 @@ pub async fn run_on(hubs: &Hubs, params: PublishParams) -> anyhow::Result<Report
                     record,
                 )
                 .await;
-                acks.map(|acks| (hub, acks, latency, acked))
+                sent.map(|sent| (hub, sent, latency, acked))
             })
         })
         .collect();
@@ -81,10 +81,11 @@ pub async fn run_on(hubs: &Hubs, params: PublishParams) -> anyhow::Result<Report
     let mut tally = HubTally::new(hubs);
     let mut seqs: HashSet<(u64, u64)> = HashSet::new();
     for run in runs {
-        let (hub, acks, run_latency, acked) = run.await??;
-        report.acks += acks;
+        let (hub, sent, run_latency, acked) = run.await??;
+        report.acks += sent.acks;
+        report.retries += sent.retries;
         latency.merge(&run_latency);
-        tally.publisher(hub, acks, &run_latency);
+        tally.publisher(hub, sent, &run_latency);
         report.repeated_seqs += acked.into_iter().filter(|ack| !seqs.insert(*ack)).count() as u64;
     }
     report.latency = latency.percentiles();
