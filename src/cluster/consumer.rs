@@ -60,16 +60,21 @@ impl Tracker {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Waits for room, then records `stream_seq` as handed out.
-    async fn hand(&self, stream_seq: u64) {
+    /// Waits for room, then records `stream_seq` as handed out: `None` if it was
+    /// handed out before (the consumer was made again), else the messages now
+    /// handed out and not yet durable.
+    async fn hand(&self, stream_seq: u64) -> Option<usize> {
         loop {
             let notified = self.room.notified();
             {
                 let mut state = self.lock();
+                if stream_seq <= state.handed {
+                    return None;
+                }
                 if state.unconfirmed.len() < MAX_UNCONFIRMED {
                     state.unconfirmed.insert(stream_seq);
-                    state.handed = state.handed.max(stream_seq);
-                    return;
+                    state.handed = stream_seq;
+                    return Some(state.unconfirmed.len());
                 }
             }
             notified.await;
@@ -96,11 +101,6 @@ impl Tracker {
     /// The last message handed out: the consumer resumes after it.
     fn handed(&self) -> u64 {
         self.lock().handed
-    }
-
-    /// Messages handed out and not yet durable.
-    fn unconfirmed(&self) -> usize {
-        self.lock().unconfirmed.len()
     }
 }
 
@@ -161,7 +161,6 @@ impl Cluster {
     /// Writes the cursor if it moved; the cursor written.
     pub fn write_cursor(&self, store: &Store, written: u64) -> u64 {
         let applied = self.inner.tracker.applied();
-        self.inner.applied.store(applied, Ordering::Release);
         if applied > written
             && let Err(error) = store.set_meta("cursor", &applied.to_be_bytes())
         {
@@ -200,15 +199,14 @@ impl Cluster {
             let message = message?;
             let info = message.info()?;
             let stream_seq = info.stream_sequence;
-            METRICS.cluster_lag_messages.set(
-                i64::try_from(info.pending as usize + tracker.unconfirmed()).unwrap_or(i64::MAX),
-            );
-            if stream_seq <= tracker.handed() {
+            let Some(unconfirmed) = tracker.hand(stream_seq).await else {
                 continue; // Already handed out, before the consumer was made again.
-            }
+            };
+            METRICS
+                .cluster_lag_messages
+                .set(i64::try_from(info.pending as usize + unconfirmed).unwrap_or(i64::MAX));
             let Some(id) = resource_of(message.subject.as_str()) else {
                 tracing::error!(subject = %message.subject, stream_seq, "a message of the stream names no resource; skipped");
-                tracker.hand(stream_seq).await;
                 tracker.confirm(stream_seq);
                 continue;
             };
@@ -216,12 +214,10 @@ impl Cluster {
                 Ok(record) => record,
                 Err(error) => {
                     tracing::error!(resource = %id, stream_seq, %error, "a message of the stream is unreadable; skipped");
-                    tracker.hand(stream_seq).await;
                     tracker.confirm(stream_seq);
                     continue;
                 }
             };
-            tracker.hand(stream_seq).await;
             deliver(hub, &id, Replicated { stream_seq, record }).await;
         }
     }

@@ -12,7 +12,7 @@
 //!   (TTL expiry, probes, alert webhooks, rollups) go to one node per resource by
 //!   rendezvous hashing over the settled live nodes ([`Cluster::owns`]).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -141,8 +141,6 @@ struct Inner {
     /// Woken at every (re)connection: the consumer is made again at once, not
     /// after its heartbeats time out.
     reconnected: Arc<tokio::sync::Notify>,
-    /// Every message up to this one is applied and durable here.
-    applied: AtomicU64,
     tracker: consumer::Tracker,
 }
 
@@ -217,7 +215,6 @@ impl Cluster {
                 joined_at,
                 ready: AtomicBool::new(false),
                 reconnected,
-                applied: AtomicU64::new(cursor),
                 tracker: consumer::Tracker::new(cursor),
             }),
         };

@@ -31,8 +31,9 @@ pub const CONFLICT_FOR: Duration = Duration::from_secs(5);
 pub const MAX_BATCH: usize = 64;
 /// Bytes of changes decided into one message at most (NATS takes 1 MiB).
 const MAX_BATCH_BYTES: usize = 256 * 1024;
-/// How long a decision waits for the consumer to bring the head up to date
-/// before it is made anyway (the broker's check keeps it safe either way).
+/// How long a decision waits (at least; at most twice this) for the consumer to
+/// bring the head up to date before it is made anyway (the broker's check keeps
+/// it safe either way).
 const AWAIT_HEAD: Duration = Duration::from_secs(2);
 /// Wait before taking a message the local store could not queue again.
 const STORE_RETRY: Duration = Duration::from_millis(50);
@@ -85,6 +86,9 @@ pub struct ClusterPath {
     flight: Flight,
     /// When the intent at the front first lost to another hub.
     conflicted_since: Option<Instant>,
+    /// The one timer that stops a wait for the head (see `await_head`), and the
+    /// wait it found at its last look.
+    watchdog: Option<Flight>,
     /// Messages of the stream waiting for room in the local store, in order.
     backlog: VecDeque<Replicated>,
     /// Stream sequences committed locally and not yet durable, by seq.
@@ -99,6 +103,7 @@ impl ClusterPath {
             intents: VecDeque::new(),
             flight: Flight::Idle,
             conflicted_since: None,
+            watchdog: None,
             backlog: VecDeque::new(),
             local: VecDeque::new(),
         }
@@ -311,7 +316,6 @@ impl ResourceActor {
         match outcome {
             Ok(stream_seq) => {
                 path.conflicted_since = None;
-                path.flight = Flight::Awaiting(stream_seq);
                 self.await_head(stream_seq, ctx);
                 for (intent, seq) in intents {
                     match intent {
@@ -337,7 +341,6 @@ impl ResourceActor {
                 for (intent, _) in intents.into_iter().rev() {
                     path.intents.push_front(intent);
                 }
-                path.flight = Flight::Awaiting(expected + 1);
                 self.await_head(expected + 1, ctx);
             }
             Err(PublishFailure::Conflict) => {
@@ -370,17 +373,39 @@ impl ResourceActor {
         self.pump(ctx);
     }
 
-    /// Stops waiting for the head after [`AWAIT_HEAD`]: a consumer that stalls
-    /// delays decisions, it does not stop them.
+    /// Waits for the head to apply stream sequence `until` before the next
+    /// decision, and stops waiting if it does not within [`AWAIT_HEAD`] to twice
+    /// that: a consumer that stalls delays decisions, it does not stop them. One
+    /// timer per resource serves every wait, not one per message.
     fn await_head(&mut self, until: u64, ctx: &mut Context<Self>) {
-        ctx.run_later(AWAIT_HEAD, move |resource, ctx| {
-            if let Some(path) = resource.cluster.as_mut()
-                && path.flight == Flight::Awaiting(until)
-            {
+        let Some(path) = self.cluster.as_mut() else {
+            return;
+        };
+        path.flight = Flight::Awaiting(until);
+        if path.watchdog.is_none() {
+            path.watchdog = Some(Flight::Idle);
+            ctx.run_later(AWAIT_HEAD, Self::watch_head);
+        }
+    }
+
+    /// The watchdog's look: a wait it already saw at its last look has lasted
+    /// too long and ends; another wait is looked at again later.
+    fn watch_head(&mut self, ctx: &mut Context<Self>) {
+        let Some(path) = self.cluster.as_mut() else {
+            return;
+        };
+        match path.flight {
+            Flight::Awaiting(_) if path.watchdog == Some(path.flight) => {
+                path.watchdog = None;
                 path.flight = Flight::Idle;
-                resource.pump(ctx);
+                self.pump(ctx);
             }
-        });
+            Flight::Awaiting(_) => {
+                path.watchdog = Some(path.flight);
+                ctx.run_later(AWAIT_HEAD, Self::watch_head);
+            }
+            Flight::Idle | Flight::Publishing => path.watchdog = None,
+        }
     }
 
     /// Writes the stream's messages waiting here to the local copy, in order;
