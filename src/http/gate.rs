@@ -5,7 +5,7 @@
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HOST, ORIGIN};
+use actix_web::http::header::{HOST, HeaderMap, ORIGIN};
 use actix_web::middleware::Next;
 use actix_web::web;
 use fillstack_protocol::ErrorCode;
@@ -34,11 +34,11 @@ fn is_listed(host: &str, allowed: &[String]) -> bool {
         .any(|entry| entry.eq_ignore_ascii_case(host) || entry.eq_ignore_ascii_case(name))
 }
 
-/// Why `request` is refused before routing, if it is.
-fn refusal(request: &ServiceRequest, state: &AppState) -> Option<Rejection> {
+/// Why a request with `headers` is refused before routing, if it is (the
+/// WebSocket upgrade asks too, before the handshake).
+pub fn refusal(headers: &HeaderMap, state: &AppState) -> Option<Rejection> {
     let header = |name| {
-        request
-            .headers()
+        headers
             .get(name)
             .map(|value| value.to_str().unwrap_or("\u{fffd}"))
     };
@@ -74,7 +74,7 @@ pub async fn gate(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let refused = request
         .app_data::<web::Data<AppState>>()
-        .and_then(|state| refusal(&request, state));
+        .and_then(|state| refusal(request.headers(), state));
     if let Some(rejection) = refused {
         rejection.report();
         let response = actix_web::ResponseError::error_response(&rejection);

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_http::HttpService;
+use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, map_config};
+use actix_web::dev::{AppConfig, Server, ServerHandle};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 pub(crate) mod framing;
@@ -17,7 +19,7 @@ pub mod gate;
 pub mod origin;
 pub mod rest;
 mod spa;
-mod ws;
+mod upgrade;
 
 use crate::error::Rejection;
 use crate::hub::Hub;
@@ -58,6 +60,10 @@ pub enum HealthRoutes {
 
 /// Binds `listen` and builds the public server (not yet running); returns the
 /// bound address.
+///
+/// Built by hand rather than with `HttpServer`, which has no way to take upgraded
+/// connections out of actix-http's dispatcher: WebSocket upgrades go to
+/// [`upgrade::serve`], everything else to the `App`.
 pub fn bind(
     state: AppState,
     listen: SocketAddr,
@@ -65,31 +71,74 @@ pub fn bind(
     health: HealthRoutes,
 ) -> std::io::Result<(Server, SocketAddr, ServerHandle)> {
     let allowed = state.allowed_origins.clone();
-    let data = web::Data::new(state);
-    let server = HttpServer::new(move || {
+    let data = web::Data::new(state.clone());
+    let app = move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(gate::gate))
             .wrap(cors(allowed.clone()))
             .wrap(actix_web::middleware::from_fn(request_span))
             .app_data(data.clone())
-            .route("/ws", web::get().to(ws::upgrade))
+            .route("/ws", web::to(not_an_upgrade))
             .configure(|app| match health {
                 HealthRoutes::Public => health_routes(app),
                 HealthRoutes::Internal => moved_health_routes(app),
             })
             .configure(rest::routes)
             .default_service(web::get().to(spa::serve))
-    })
-    .on_connect(no_delay)
-    .workers(workers)
-    .disable_signals()
-    .shutdown_timeout(5)
-    .client_request_timeout(Duration::from_secs(5))
-    .bind(listen)?;
-    let addr = bound_address(&server.addrs())?;
-    let server = server.run();
+    };
+    let listener = listen_socket(listen)?;
+    let addr = listener.local_addr()?;
+    let server = Server::build()
+        .workers(workers)
+        .disable_signals()
+        .shutdown_timeout(5)
+        .listen("fillstack", listener, move || {
+            let state = state.clone();
+            let upgrades = actix_service::fn_service(move |upgrade: upgrade::Upgrade| {
+                upgrade::serve(state.clone(), upgrade)
+            });
+            let app = app()
+                .into_factory()
+                .map_err(|error: actix_web::Error| error.error_response());
+            HttpService::build()
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                // A delta is one small write; Nagle's algorithm would hold it until
+                // the previous one is acked, tens of milliseconds on a quiet socket.
+                .tcp_nodelay(true)
+                .local_addr(addr)
+                .upgrade(upgrades)
+                .finish(map_config(app, |()| AppConfig::default()))
+                .tcp()
+        })?
+        .run();
     let handle = server.handle();
     Ok((server, addr, handle))
+}
+
+/// A listening socket with room for a burst of connections (the kernel's default
+/// backlog of 128 would refuse some of 1000 clients connecting at once).
+fn listen_socket(listen: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = if listen.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(listen)?;
+    socket.listen(2048)?.into_std()
+}
+
+/// `/ws` without `Upgrade: websocket` (an upgrade never reaches the `App`).
+async fn not_an_upgrade(request: actix_web::HttpRequest) -> Result<HttpResponse, Rejection> {
+    Err(Rejection::new(
+        ErrorCode::Invalid,
+        format!(
+            "{} /ws is not a WebSocket upgrade: /ws takes a GET with `Upgrade: websocket` and \
+             `Connection: Upgrade`",
+            request.method()
+        ),
+    ))
 }
 
 /// The one address a server was bound to.
@@ -174,21 +223,9 @@ async fn not_on_internal_port(request: actix_web::HttpRequest) -> Result<HttpRes
     ))
 }
 
-/// Turns Nagle's algorithm off on every accepted socket: a delta is one small
-/// write, and holding it until the previous one is acked (which a subscriber that
-/// never writes back acks late) would add tens of milliseconds to its latency.
-fn no_delay(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
-    if let Some(socket) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
-        && let Err(error) = socket.set_nodelay(true)
-    {
-        tracing::debug!(%error, "could not set TCP_NODELAY");
-    }
-}
-
 /// The token of an `Authorization: Bearer` header, if any.
-pub fn bearer_token(request: &actix_web::HttpRequest) -> Option<String> {
-    let value = request
-        .headers()
+pub fn bearer_token(headers: &actix_web::http::header::HeaderMap) -> Option<String> {
+    let value = headers
         .get(actix_web::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;

@@ -185,6 +185,21 @@ impl Outbox {
         self.queue().take_pong(websocket)
     }
 
+    /// Queues the heartbeat's WebSocket ping; one waits at most.
+    pub fn ping(&self) {
+        if self.is_closed() {
+            return;
+        }
+        if self.change_queue(OutboundQueue::push_ping) == Pushed::Queued {
+            self.shared.ready.notify_one();
+        }
+    }
+
+    /// The writer took the ping marker: the next heartbeat may queue another.
+    pub fn take_ping(&self) {
+        self.queue().take_ping();
+    }
+
     /// Whether more than the soft limit waits: the session reads no request meanwhile.
     pub fn is_over_soft(&self) -> bool {
         // Read on every client frame: an atomic kept by push and take, not the lock.

@@ -35,6 +35,8 @@ pub enum Outbound {
     Pong,
     /// A WebSocket pong with the payload in `latest_ws_pong`: one queued at most.
     WsPong,
+    /// A WebSocket ping of the heartbeat: one queued at most.
+    WsPing,
     /// Close the socket with this code; nothing follows it.
     Close { code: CloseCode, reason: String },
 }
@@ -44,7 +46,9 @@ impl Outbound {
         match self {
             Self::Delta { frame, .. } | Self::Reply { frame } => frame.len(),
             Self::ResetDone { frame, .. } => frame.as_ref().map_or(RESET_COST, Bytes::len),
-            Self::Reset { .. } | Self::Close { .. } | Self::Pong | Self::WsPong => RESET_COST,
+            Self::Reset { .. } | Self::Close { .. } | Self::Pong | Self::WsPong | Self::WsPing => {
+                RESET_COST
+            }
         }
     }
 }
@@ -78,6 +82,8 @@ pub struct OutboundQueue {
     resetting: HashSet<ResourceId>,
     /// The newest `pong` frame, sent where its `Pong` marker is queued.
     latest_pong: Option<Bytes>,
+    /// Whether a heartbeat's `WsPing` is queued and not yet taken.
+    ping_queued: bool,
     /// The newest WebSocket ping's payload, answered where `WsPong` is queued.
     latest_ws_pong: Option<Bytes>,
     queued_bytes: usize,
@@ -96,6 +102,7 @@ impl OutboundQueue {
             resetting: HashSet::new(),
             latest_pong: None,
             latest_ws_pong: None,
+            ping_queued: false,
             queued_bytes: 0,
             high_water: 0,
             soft_limit,
@@ -160,6 +167,22 @@ impl OutboundQueue {
         } else {
             self.latest_pong.take()
         }
+    }
+
+    /// Queues the heartbeat's WebSocket ping, unless one still waits.
+    pub fn push_ping(&mut self) -> Pushed {
+        if self.closing {
+            return Pushed::Closed;
+        }
+        if !std::mem::replace(&mut self.ping_queued, true) {
+            self.enqueue(Outbound::WsPing);
+        }
+        Pushed::Queued
+    }
+
+    /// Marks the queued `WsPing` as taken: the next heartbeat queues another.
+    pub fn take_ping(&mut self) {
+        self.ping_queued = false;
     }
 
     /// Whether more than the soft limit is queued: the session stops reading
@@ -278,6 +301,7 @@ mod tests {
                 Outbound::ResetDone { resource, .. } => format!("end of reset {resource}"),
                 Outbound::Reply { .. } => "reply".into(),
                 Outbound::Pong | Outbound::WsPong => "pong".into(),
+                Outbound::WsPing => "ping".into(),
                 Outbound::Close { code, .. } => format!("close {}", code.as_u16()),
             })
             .collect()

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_ws::{AggregatedMessage, ProtocolError, Session as Socket};
 use fillstack_protocol::{
     ClientFrame, CloseCode, Codec, ErrorCode, FrameErrorKind, RequestId, ResourceId, ServerFrame,
 };
@@ -23,6 +22,7 @@ pub mod cut;
 pub mod gate;
 mod hello;
 pub mod request;
+pub mod socket;
 mod writer;
 
 pub use answers::MAX_HISTORY_FRAME_BYTES;
@@ -32,6 +32,7 @@ pub use control::{CONTROL_QUEUE, MAX_PENDING_SINCE};
 pub use hello::Credentials;
 
 use request::Request;
+use socket::{Broken, Connection, Incoming};
 use writer::Writer;
 
 use crate::auth::{Action, Grants};
@@ -87,7 +88,8 @@ pub struct WriterStopped;
 pub struct SessionActor {
     id: SessionId,
     hub: Hub,
-    socket: Socket,
+    /// Handed to the writer when the session starts.
+    connection: Option<Connection>,
     outbox: Outbox,
     settings: SessionSettings,
     credentials: Credentials,
@@ -113,10 +115,10 @@ pub struct SessionActor {
 }
 
 impl SessionActor {
-    /// A session on a freshly upgraded socket speaking `codec`.
+    /// A session on a freshly upgraded connection speaking `codec`.
     pub fn new(
         hub: Hub,
-        socket: Socket,
+        connection: Connection,
         codec: Codec,
         settings: SessionSettings,
         credentials: Credentials,
@@ -126,7 +128,7 @@ impl SessionActor {
         Self {
             id,
             hub,
-            socket,
+            connection: Some(connection),
             outbox,
             settings,
             span: tracing::info_span!(
@@ -309,13 +311,12 @@ impl SessionActor {
         Ok(())
     }
 
-    fn on_protocol_error(&mut self, error: &ProtocolError) {
-        let (code, reason) = crate::http::framing::close_for(error, self.settings.max_frame_bytes);
-        tracing::debug!(session = %self.id, %error, code = code.as_u16(), "websocket protocol error");
-        self.outbox.close(code, &reason, false);
+    fn on_broken(&mut self, broken: &Broken) {
+        tracing::debug!(session = %self.id, reason = %broken.reason, code = broken.code.as_u16(), "websocket protocol error");
+        self.outbox.close(broken.code, &broken.reason, false);
     }
 
-    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+    fn heartbeat(&mut self, _: &mut Context<Self>) {
         // A session whose reading the hub paused (its outbox over the soft limit)
         // is not blamed for silence; the writer's unread bound covers it.
         if self.last_heard.elapsed() > 2 * self.settings.heartbeat && !self.outbox.is_over_soft() {
@@ -326,12 +327,8 @@ impl SessionActor {
             );
             return;
         }
-        // One ping per heartbeat, waiting at most a heartbeat for room.
-        let mut socket = self.socket.clone();
-        let wait = self.settings.heartbeat;
-        ctx.spawn(fut::wrap_future(async move {
-            let _ = tokio::time::timeout(wait, socket.ping(b"")).await;
-        }));
+        // One ping per heartbeat, through the writer (one waits at most).
+        self.outbox.ping();
     }
 }
 
@@ -361,9 +358,12 @@ impl Actor for SessionActor {
             .map(|peer| peer.to_string())
             .unwrap_or_default();
         tracing::debug!(session = %self.id, %peer, codec = self.outbox.codec().subprotocol(), "session opened");
+        let Some(connection) = self.connection.take() else {
+            return;
+        };
         let writer = Writer {
             outbox: self.outbox.clone(),
-            socket: self.socket.clone(),
+            connection,
             hub: self.hub.clone(),
             session_id: self.id,
             session: ctx.address(),
@@ -404,20 +404,24 @@ impl Actor for SessionActor {
     }
 }
 
-impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for SessionActor {
-    fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Context<Self>) {
+impl StreamHandler<Result<Incoming, Broken>> for SessionActor {
+    fn handle(&mut self, item: Result<Incoming, Broken>, ctx: &mut Context<Self>) {
         let span = self.span.clone();
         let _in_session = span.enter();
+        // Once the session closes, nothing the client sends after is acted on.
+        if self.outbox.is_closed() {
+            return;
+        }
         self.last_heard = Instant::now();
         let codec = self.outbox.codec();
         match item {
-            Ok(AggregatedMessage::Binary(bytes)) if codec == Codec::MsgPack => {
+            Ok(Incoming::Binary(bytes)) if codec == Codec::MsgPack => {
                 self.on_frame(Codec::MsgPack, &bytes, ctx);
             }
-            Ok(AggregatedMessage::Text(text)) if codec == Codec::Json => {
-                self.on_frame(Codec::Json, text.as_bytes(), ctx);
+            Ok(Incoming::Text(text)) if codec == Codec::Json => {
+                self.on_frame(Codec::Json, &text, ctx);
             }
-            Ok(AggregatedMessage::Binary(_) | AggregatedMessage::Text(_)) => {
+            Ok(Incoming::Binary(_) | Incoming::Text(_)) => {
                 let reason = format!(
                     "this session speaks {}: {} frames only",
                     codec.subprotocol(),
@@ -430,13 +434,13 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for SessionActor {
                 self.outbox
                     .close(CloseCode::UnsupportedData, &reason, false);
             }
-            Ok(AggregatedMessage::Ping(bytes)) => self.outbox.pong(bytes, true),
-            Ok(AggregatedMessage::Pong(_)) => {}
-            Ok(AggregatedMessage::Close(_)) => {
+            Ok(Incoming::Ping(bytes)) => self.outbox.pong(bytes, true),
+            Ok(Incoming::Pong) => {}
+            Ok(Incoming::Close) => {
                 self.outbox
                     .close(CloseCode::Normal, "closed by the client", false)
             }
-            Err(error) => self.on_protocol_error(&error),
+            Err(broken) => self.on_broken(&broken),
         }
     }
 

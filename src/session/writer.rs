@@ -1,25 +1,25 @@
 //! The session's writer: drains the outbox into the socket, several frames per wakeup.
 //!
-//! It is the only task that awaits the socket. A write that cannot complete within
-//! the unread bound means the client stopped reading: the session closes 4009.
+//! It is the only task that writes the socket: each batch taken from the outbox is
+//! encoded into one buffer and written straight to the connection, with no channel
+//! or dispatcher task between. A write that finds no room within the unread bound
+//! means the client stopped reading: the session closes 4009.
 
-use std::pin::pin;
 use std::time::Duration;
 
 use actix::prelude::*;
-use actix_ws::{CloseReason, Session as Socket};
-use bytes::Bytes;
-use bytestring::ByteString;
+use actix_http::ws::OpCode;
+use bytes::BytesMut;
 use fillstack_protocol::{CloseCode, Codec};
-use futures_util::FutureExt;
 
+use super::socket::{self, Connection};
 use super::{SessionActor, WriterStopped};
 use crate::hub::Hub;
 use crate::metrics::METRICS;
 use crate::outbox::{Outbound, Outbox};
 use crate::resource::messages::{Resync, SessionId};
 
-/// Bytes taken from the outbox per batch; the socket channel holds 32 frames more.
+/// Bytes taken from the outbox per batch (one write, as the socket allows).
 const BATCH_BYTES: usize = 64 * 1024;
 /// How long a close frame may wait for room on a socket that is not being read.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -27,95 +27,131 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// Everything the writer needs, moved into its task.
 pub struct Writer {
     pub outbox: Outbox,
-    pub socket: Socket,
+    pub connection: Connection,
     pub hub: Hub,
     pub session_id: SessionId,
     pub session: Addr<SessionActor>,
     pub unread_timeout: Duration,
 }
 
+/// How a writer's run ended.
+enum Ended {
+    /// The outbox asked for a close, now written (or given up on).
+    Closed,
+    /// The connection failed, or the client stopped reading (closed 4009).
+    Gone,
+}
+
 impl Writer {
-    /// Runs until the outbox closes or the socket goes away, then tells the session.
+    /// Runs until the outbox closes or the socket goes away, then tells the session
+    /// and lets the connection end.
     pub async fn run(mut self) {
-        // Grown on first use, let go when the outbox runs dry after a large batch:
-        // an idle session holds no batch buffer.
+        let ended = self.write_until_closed().await;
+        let _ = self.session.try_send(WriterStopped);
+        if matches!(ended, Ended::Closed) {
+            self.connection.linger().await;
+        }
+    }
+
+    async fn write_until_closed(&mut self) -> Ended {
+        // Both grown on first use and let go when the outbox runs dry: an idle
+        // session holds neither.
         let mut batch = Vec::new();
-        let codec = self.outbox.codec();
-        // Counted per batch, not per frame: one shared atomic add per wakeup.
-        let (mut frames, mut bytes) = (0u64, 0u64);
-        'writing: loop {
-            METRICS.deliveries.inc_by(std::mem::take(&mut frames));
-            METRICS.delivered_bytes.inc_by(std::mem::take(&mut bytes));
+        let mut buffer = BytesMut::new();
+        let opcode = match self.outbox.codec() {
+            Codec::MsgPack => OpCode::Binary,
+            // JSON frames are produced by serde_json, so they are valid UTF-8.
+            Codec::Json => OpCode::Text,
+        };
+        loop {
             self.outbox.take(BATCH_BYTES, &mut batch);
             if batch.is_empty() {
                 if batch.capacity() > 64 {
                     batch = Vec::new();
                 }
+                if buffer.capacity() > 0 {
+                    buffer = BytesMut::new();
+                }
                 self.outbox.ready().await;
                 continue;
             }
-            for item in batch.drain(..) {
-                let frame = match item {
-                    Outbound::Delta { frame, .. }
-                    | Outbound::ResetDone {
-                        frame: Some(frame), ..
-                    }
-                    | Outbound::Reply { frame } => frame,
-                    Outbound::ResetDone { frame: None, .. } => continue,
-                    Outbound::Reset { resource } => {
-                        self.resync(resource).await;
-                        continue;
-                    }
-                    Outbound::Pong => match self.outbox.take_pong(false) {
-                        Some(frame) => frame,
-                        None => continue,
-                    },
-                    Outbound::WsPong => {
-                        if let Some(payload) = self.outbox.take_pong(true) {
-                            let pong = tokio::time::timeout(
-                                self.unread_timeout,
-                                self.socket.pong(&payload),
-                            );
-                            if !matches!(pong.await, Ok(Ok(()))) {
-                                break 'writing;
-                            }
-                        }
-                        continue;
-                    }
-                    Outbound::Close { code, reason } => {
-                        close(self.socket, code, &reason).await;
-                        break 'writing;
-                    }
-                };
-                let length = frame.len() as u64;
-                match self.write(codec, frame).await {
-                    Written::Yes => {
-                        frames += 1;
-                        bytes += length;
-                    }
-                    Written::SocketGone => break 'writing,
-                    Written::TimedOut => {
-                        tracing::debug!(
-                            session = %self.session_id,
-                            "client stopped reading; closing 4009"
-                        );
-                        self.outbox.close(
-                            CloseCode::SlowConsumer,
-                            "slow consumer: unread too long",
-                            false,
-                        );
-                        close(
-                            self.socket,
-                            CloseCode::SlowConsumer,
-                            "slow consumer: unread too long",
-                        )
-                        .await;
-                        break 'writing;
-                    }
+            // Counted per batch, not per frame: one shared atomic add per wakeup.
+            let (frames, close) = self.encode(&mut batch, &mut buffer, opcode).await;
+            let bytes = buffer.len() as u64;
+            if let Some((code, reason)) = close {
+                socket::encode_close(&mut buffer, code, &reason);
+                let _ = self.connection.write_all(&mut buffer, CLOSE_GRACE).await;
+                return Ended::Closed;
+            }
+            match self
+                .connection
+                .write_all(&mut buffer, self.unread_timeout)
+                .await
+            {
+                Ok(()) => {
+                    METRICS.deliveries.inc_by(frames);
+                    METRICS.delivered_bytes.inc_by(bytes);
+                }
+                Err(Some(_gone)) => return Ended::Gone,
+                Err(None) => {
+                    tracing::debug!(
+                        session = %self.session_id,
+                        "client stopped reading; closing 4009"
+                    );
+                    let reason = "slow consumer: unread too long";
+                    self.outbox.close(CloseCode::SlowConsumer, reason, false);
+                    // What is left of the batch goes first, so the close frame
+                    // never lands inside a frame that was half written.
+                    socket::encode_close(&mut buffer, CloseCode::SlowConsumer, reason);
+                    return match self.connection.write_all(&mut buffer, CLOSE_GRACE).await {
+                        Ok(()) => Ended::Closed,
+                        Err(_) => Ended::Gone,
+                    };
                 }
             }
         }
-        let _ = self.session.try_send(WriterStopped);
+    }
+
+    /// Encodes `batch` into `buffer`: the frames it holds and, if it ends with a
+    /// close, the close's code and reason (nothing after a close is sent).
+    async fn encode(
+        &self,
+        batch: &mut Vec<Outbound>,
+        buffer: &mut BytesMut,
+        opcode: OpCode,
+    ) -> (u64, Option<(CloseCode, String)>) {
+        let mut frames = 0u64;
+        for item in batch.drain(..) {
+            match item {
+                Outbound::Delta { frame, .. }
+                | Outbound::ResetDone {
+                    frame: Some(frame), ..
+                }
+                | Outbound::Reply { frame } => {
+                    socket::encode(buffer, opcode, &frame);
+                    frames += 1;
+                }
+                Outbound::ResetDone { frame: None, .. } => {}
+                Outbound::Reset { resource } => self.resync(resource).await,
+                Outbound::Pong => {
+                    if let Some(frame) = self.outbox.take_pong(false) {
+                        socket::encode(buffer, opcode, &frame);
+                        frames += 1;
+                    }
+                }
+                Outbound::WsPong => {
+                    if let Some(payload) = self.outbox.take_pong(true) {
+                        socket::encode(buffer, OpCode::Pong, &payload);
+                    }
+                }
+                Outbound::WsPing => {
+                    self.outbox.take_ping();
+                    socket::encode(buffer, OpCode::Ping, b"");
+                }
+                Outbound::Close { code, reason } => return (frames, Some((code, reason))),
+            }
+        }
+        (frames, None)
     }
 
     /// Asks the resource for what ends the reset of `resource` in this outbox: it
@@ -137,48 +173,4 @@ impl Writer {
         }
         self.outbox.deliver_reset(&resource, None);
     }
-
-    async fn write(&mut self, codec: Codec, frame: Bytes) -> Written {
-        let outcome = {
-            let send = match codec {
-                Codec::MsgPack => self.socket.binary(frame).left_future(),
-                // JSON frames are produced by serde_json, so they are valid UTF-8.
-                Codec::Json => match ByteString::try_from(frame) {
-                    Ok(text) => self.socket.text(text).right_future(),
-                    Err(_) => return Written::Yes,
-                },
-            };
-            let mut send = pin!(send);
-            // Most writes find room at once; only a full channel pays for a timer.
-            match send.as_mut().now_or_never() {
-                Some(outcome) => Some(outcome),
-                None => tokio::time::timeout(self.unread_timeout, send).await.ok(),
-            }
-        };
-        match outcome {
-            Some(Ok(())) => Written::Yes,
-            Some(Err(_closed)) => Written::SocketGone,
-            None => Written::TimedOut,
-        }
-    }
-}
-
-enum Written {
-    Yes,
-    SocketGone,
-    TimedOut,
-}
-
-/// Sends a close frame, waiting a bounded time for room.
-async fn close(socket: Socket, code: CloseCode, reason: &str) {
-    // A close reason may hold at most 123 bytes.
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    let reason = CloseReason {
-        code: code.as_u16().into(),
-        description: Some(reason[..end].to_owned()),
-    };
-    let _ = tokio::time::timeout(CLOSE_GRACE, socket.close(Some(reason))).await;
 }

@@ -1,7 +1,5 @@
-use std::io;
-
-use actix_web::error::PayloadError;
-use actix_ws::ProtocolError;
+use actix_http::ws::ProtocolError;
+use bytes::Bytes;
 use fillstack_protocol::CloseCode;
 
 use super::*;
@@ -263,12 +261,6 @@ fn a_frame_after_a_finished_fragmented_message_starts_a_new_one() {
     assert_eq!(refused(&[&traffic]), Ok(()));
 }
 
-fn nested(violation: Violation) -> ProtocolError {
-    // As actix-ws's MessageStream wraps an error of its payload.
-    let payload = PayloadError::Io(io::Error::new(io::ErrorKind::InvalidData, violation));
-    ProtocolError::Io(io::Error::other(payload))
-}
-
 fn assert_closes(cases: Vec<(ProtocolError, CloseCode, &str)>) {
     for (error, code, reason) in cases {
         let described = error.to_string();
@@ -281,35 +273,36 @@ fn assert_closes(cases: Vec<(ProtocolError, CloseCode, &str)>) {
 }
 
 #[test]
-fn each_violation_closes_with_its_own_code_and_text_through_actix_ws_wrapping() {
+fn each_violation_closes_with_its_own_code_and_text() {
     use CloseCode::{ProtocolError as P, TooLarge};
-    assert_closes(vec![
+    for (violation, code, reason) in [
+        (Violation::Unmasked, P, "a client frame is not masked"),
         (
-            nested(Violation::Unmasked),
-            P,
-            "a client frame is not masked",
-        ),
-        (
-            nested(Violation::TooLarge { limit: 65536 }),
+            Violation::TooLarge { limit: 65536 },
             TooLarge,
             "a frame is larger than 65536 bytes",
         ),
         (
-            nested(Violation::ReservedBits { bits: 0x40 }),
+            Violation::ReservedBits { bits: 0x40 },
             P,
             "a frame sets reserved bits (0x40) but no extension was negotiated",
         ),
         (
-            nested(Violation::ControlTooLong { opcode: 0x9 }),
+            Violation::ControlTooLong { opcode: 0x9 },
             P,
             "a ping frame is longer than 125 bytes",
         ),
         (
-            nested(Violation::FragmentedControl { opcode: 0x8 }),
+            Violation::FragmentedControl { opcode: 0x8 },
             P,
             "a close frame is fragmented; control frames may not be",
         ),
-    ]);
+    ] {
+        assert_eq!(
+            (violation.close_code(), violation.to_string()),
+            (code, reason.to_owned())
+        );
+    }
 }
 
 #[test]
@@ -364,80 +357,99 @@ fn each_codec_protocol_error_closes_1002_and_overflow_1009() {
     ]);
 }
 
-#[test]
-fn io_errors_are_told_apart_by_what_they_carry() {
-    use CloseCode::{Normal, ProtocolError as P, TooLarge, Undecodable};
-    assert_closes(vec![
-        (
-            ProtocolError::Io(io::Error::other("Exceeded maximum continuation size")),
-            TooLarge,
-            "a frame is larger than 65536 bytes",
-        ),
-        (
-            ProtocolError::Io(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "Received a frame with non-zero reserved bits",
-            )),
-            P,
-            "a frame sets reserved bits but no extension was negotiated",
-        ),
-        (
-            ProtocolError::Io(io::Error::new(io::ErrorKind::InvalidData, "invalid utf-8")),
-            Undecodable,
-            "a text frame is not valid UTF-8",
-        ),
-        (
-            ProtocolError::Io(io::Error::other(PayloadError::Incomplete(None))),
-            Normal,
-            "the connection ended: payload reached EOF before completing: None",
-        ),
-    ]);
+/// A session's reader on a real socket pair, fed `bytes` by the client side.
+async fn frames_of(bytes: Vec<u8>) -> (crate::session::socket::Frames, tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    client.write_all(&bytes).await.unwrap();
+    let connection = crate::session::socket::Connection::new(server);
+    (
+        crate::session::socket::Frames::new(connection, &[], LIMIT),
+        client,
+    )
 }
 
 #[actix_web::test]
 async fn frames_before_a_violation_reach_the_session_first_then_the_stream_ends() {
-    use actix_ws::AggregatedMessage;
-    let request = actix_web::test::TestRequest::default()
-        .insert_header(("upgrade", "websocket"))
-        .insert_header(("connection", "upgrade"))
-        .insert_header(("sec-websocket-version", "13"))
-        .insert_header(("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="))
-        .to_http_request();
+    use crate::session::socket::{Broken, Incoming};
+    use futures_util::StreamExt;
     let bytes = [
         frame(BINARY, b"one"),
         frame(TEXT_START, b"tw"),
+        frame(PING, b"p"),
         frame(LAST, b"o"),
         header(BINARY, 1 << 20),
     ]
     .concat();
-    let chunks = futures_util::stream::iter([Ok::<_, PayloadError>(Bytes::from(bytes))]);
-    let mut raw: actix_web::dev::Payload = actix_web::dev::Payload::Stream {
-        payload: Box::pin(chunks),
-    };
-    let body = web::Payload::from_request(&request, &mut raw)
-        .await
-        .unwrap();
-    let body = scan_payload(&request, body, LIMIT).await.unwrap();
-    // The response must live: dropping it tells the stream the connection closed.
-    let (_response, _socket, stream) = actix_ws::handle(&request, body).unwrap();
-    let mut stream = stream
-        .max_frame_size(LIMIT)
-        .aggregate_continuations()
-        .max_continuation_size(LIMIT);
-    let first = stream.recv().await.unwrap().unwrap();
-    assert_eq!(first, AggregatedMessage::Binary(Bytes::from_static(b"one")));
-    let second = stream.recv().await.unwrap().unwrap();
-    assert_eq!(second, AggregatedMessage::Text("two".into()));
-    let error = stream.recv().await.unwrap().unwrap_err();
+    let (mut frames, _client) = frames_of(bytes).await;
     assert_eq!(
-        close_for(&error, LIMIT),
-        (
-            CloseCode::TooLarge,
-            "a frame is larger than 65536 bytes".to_owned()
-        )
+        frames.next().await,
+        Some(Ok(Incoming::Binary(Bytes::from_static(b"one"))))
+    );
+    assert_eq!(
+        frames.next().await,
+        Some(Ok(Incoming::Ping(Bytes::from_static(b"p"))))
+    );
+    assert_eq!(
+        frames.next().await,
+        Some(Ok(Incoming::Text(Bytes::from_static(b"two"))))
+    );
+    assert_eq!(
+        frames.next().await,
+        Some(Err(Broken {
+            code: CloseCode::TooLarge,
+            reason: "a frame is larger than 65536 bytes".to_owned()
+        }))
     );
     assert!(
-        stream.recv().await.is_none(),
+        frames.next().await.is_none(),
         "the stream ends after the violation"
     );
+}
+
+#[actix_web::test]
+async fn fragments_are_joined_up_to_the_limit_and_text_is_checked_as_utf8() {
+    use crate::session::socket::{Broken, Incoming};
+    use futures_util::StreamExt;
+    let half = vec![b'a'; LIMIT / 2];
+    let bytes = [
+        frame(TEXT_START, &half),
+        frame(LAST, &half),
+        frame(0x81, &[0xff, 0xfe]),
+    ]
+    .concat();
+    let (mut frames, _client) = frames_of(bytes).await;
+    assert_eq!(
+        frames.next().await,
+        Some(Ok(Incoming::Text(Bytes::from(vec![b'a'; LIMIT]))))
+    );
+    assert_eq!(
+        frames.next().await,
+        Some(Err(Broken {
+            code: CloseCode::Undecodable,
+            reason: "a text frame is not valid UTF-8".to_owned()
+        }))
+    );
+}
+
+#[actix_web::test]
+async fn a_client_that_goes_away_ends_the_stream_and_an_idle_reader_holds_no_buffer() {
+    use crate::session::socket::Incoming;
+    use futures_util::StreamExt;
+    let (mut frames, client) = frames_of(frame(BINARY, b"x")).await;
+    assert_eq!(
+        frames.next().await,
+        Some(Ok(Incoming::Binary(Bytes::from_static(b"x"))))
+    );
+    assert_eq!(
+        frames.held_bytes(),
+        0,
+        "the read buffer is let go once drained"
+    );
+    drop(client);
+    assert!(frames.next().await.is_none());
 }

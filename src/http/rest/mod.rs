@@ -137,7 +137,7 @@ fn authorize_writer(
     let Some(verifier) = &state.auth else {
         return Ok((Grants::admin(), Writer::Anonymous));
     };
-    let token = super::bearer_token(request).ok_or_else(|| {
+    let token = super::bearer_token(request.headers()).ok_or_else(|| {
         Rejection::new(
             ErrorCode::Unauthorized,
             "this hub requires Authorization: Bearer <token>",
