@@ -163,11 +163,14 @@ pub async fn start(config: Config) -> Result<RunningHub, StartError> {
     let draining = Arc::new(AtomicBool::new(false));
     let state = AppState {
         hub: hub.clone(),
-        sessions: config.session.clone(),
+        sessions: Arc::new(config.session.clone()),
         draining: draining.clone(),
         started: Instant::now(),
         node: config.node_id.clone(),
-        auth: config.auth.as_ref().map(|auth| auth.verifier.clone()),
+        auth: config
+            .auth
+            .as_ref()
+            .map(|auth| Arc::new(auth.verifier.clone())),
         allowed_origins: Arc::new(config.allowed_origins.clone()),
         allowed_hosts: Arc::new(config.allowed_hosts.clone()),
         limits: config.limits.map(limits::Limits::new),

@@ -122,6 +122,7 @@ async fn idle_and_slow_reader_report_memory_and_never_a_gap() {
         &hub.url(),
         IdleParams {
             connections: 20,
+            at_once: 5,
             hub_pid: std::process::id(),
         },
     )

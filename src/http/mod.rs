@@ -31,8 +31,8 @@ use fillstack_protocol::ErrorCode;
 pub struct AppState {
     /// The hub's registries.
     pub hub: Hub,
-    /// Settings for new sessions.
-    pub sessions: SessionSettings,
+    /// Settings for new sessions, shared by all of them.
+    pub sessions: Arc<SessionSettings>,
     /// Set at shutdown: `/readyz` answers 503 and upgrades are refused.
     pub draining: Arc<AtomicBool>,
     /// When the hub started, for uptime.
@@ -40,7 +40,7 @@ pub struct AppState {
     /// This hub's node id.
     pub node: String,
     /// Token verification; `None` when no auth is configured.
-    pub auth: Option<crate::auth::TokenVerifier>,
+    pub auth: Option<Arc<crate::auth::TokenVerifier>>,
     /// Browser origins allowed besides the hub's own and localhost.
     pub allowed_origins: Arc<Vec<String>>,
     /// `Host` names answered besides loopback ones when no auth is configured.

@@ -181,7 +181,10 @@ fn start_session(
     let credentials = Credentials {
         verifier: state.auth.clone(),
         upgrade_token: super::bearer_token(&request.head().headers),
-        limits: state.limits.as_ref().map(|limits| limits.for_session()),
+        limits: state
+            .limits
+            .as_ref()
+            .map(|limits| Box::new(limits.for_session())),
         peer: request.peer_addr(),
     };
     let session = SessionActor::new(

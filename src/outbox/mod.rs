@@ -249,6 +249,11 @@ impl Outbox {
         }
     }
 
+    /// Lets go of the queue's room while it is empty (the writer goes idle).
+    pub fn release_idle(&self) {
+        self.queue().release_idle();
+    }
+
     /// The most bytes the queue ever held at once.
     pub fn high_water(&self) -> usize {
         self.queue().high_water()

@@ -169,6 +169,13 @@ impl OutboundQueue {
         }
     }
 
+    /// Lets go of the items' room while none waits: an idle session keeps none.
+    pub fn release_idle(&mut self) {
+        if self.items.is_empty() {
+            self.items = VecDeque::new();
+        }
+    }
+
     /// Queues the heartbeat's WebSocket ping, unless one still waits.
     pub fn push_ping(&mut self) -> Pushed {
         if self.closing {
@@ -390,6 +397,26 @@ mod tests {
         assert_eq!(queue.len(), 2);
         assert_eq!(queue.take_pong(false).unwrap()[0], 99);
         assert_eq!(queue.take_pong(true).unwrap()[0], 99);
+    }
+
+    #[test]
+    fn heartbeats_over_a_stuck_writer_leave_one_ping_and_an_idle_queue_keeps_no_room() {
+        let mut queue = OutboundQueue::new(1000, 4000);
+        for _ in 0..10 {
+            queue.push_ping();
+        }
+        assert_eq!(queue.len(), 1);
+        let mut taken = Vec::new();
+        queue.take(1000, &mut taken);
+        assert_eq!(taken, [Outbound::WsPing]);
+        queue.push_ping();
+        assert_eq!(queue.len(), 0, "the writer has not marked the ping taken yet");
+        queue.take_ping();
+        queue.push_ping();
+        assert_eq!(queue.len(), 1);
+        queue.take(1000, &mut taken);
+        queue.release_idle();
+        assert_eq!(queue.items.capacity(), 0);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! sent, whatever the timing, and the session alone owns its subscriptions: the
 //! pattern index and the resources' subscriber lists follow from what it does here.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,6 +81,10 @@ impl Subscriptions {
     fn drop_pending(&mut self, pattern: &Pattern) -> BTreeMap<ResourceId, Seq> {
         let dropped = self.pending.remove(pattern).unwrap_or_default();
         self.pending_ids -= dropped.len();
+        if self.pending.is_empty() {
+            // Parts are rare and short-lived: an idle session keeps no table for them.
+            self.pending = HashMap::new();
+        }
         dropped
     }
 
@@ -132,6 +136,8 @@ impl SessionActor {
     fn next_control(&mut self, ctx: &mut Context<Self>) {
         while self.subscriptions.in_flight.is_none() && !self.control_busy {
             let Some(control) = self.control.pop_front() else {
+                // An idle session keeps no room for requests it may never send.
+                self.control = VecDeque::new();
                 return;
             };
             let id = control.id();
@@ -258,6 +264,8 @@ impl SessionActor {
             count: Some(count as u64),
         });
         let matches = self.hub.watch(self.id, &self.outbox, &pattern);
+        // Room for one more, not for four: most sessions hold one or two patterns.
+        self.subscriptions.patterns.reserve_exact(1);
         self.subscriptions.patterns.push(pattern.clone());
         self.subscriptions.in_flight = Some(pattern.clone());
         let plan = SubscribePlan {

@@ -17,11 +17,11 @@ use crate::resource::now_ms;
 #[derive(Default)]
 pub struct Credentials {
     /// `None` when no auth is configured.
-    pub verifier: Option<TokenVerifier>,
+    pub verifier: Option<std::sync::Arc<TokenVerifier>>,
     /// From `Authorization: Bearer` on the upgrade, for non-browser clients.
     pub upgrade_token: Option<String>,
     /// `None` when rate limits are off.
-    pub limits: Option<crate::limits::SessionLimits>,
+    pub limits: Option<Box<crate::limits::SessionLimits>>,
     /// The client's address, for logs.
     pub peer: Option<std::net::SocketAddr>,
 }
@@ -96,6 +96,9 @@ impl SessionActor {
             epoch: self.hub.epoch().to_owned(),
         });
         self.grants = Some(grants);
+        if let Some(timer) = self.hello_timer.take() {
+            ctx.cancel_future(timer);
+        }
         self.writer = writer;
         if quota.is_some() {
             self.quota = quota;

@@ -91,12 +91,14 @@ pub struct SessionActor {
     /// Handed to the writer when the session starts.
     connection: Option<Connection>,
     outbox: Outbox,
-    settings: SessionSettings,
+    settings: Arc<SessionSettings>,
     credentials: Credentials,
     /// Every log line of this session carries its id, peer and (once known) `sub`.
     span: tracing::Span,
     /// Fires when the session's token expires (4002 unless a `hello` refreshed it).
     expiry: Option<SpawnHandle>,
+    /// Fires when no `hello` came in time; cancelled by the first valid one.
+    hello_timer: Option<SpawnHandle>,
     /// `None` until a valid `hello`.
     grants: Option<Grants>,
     /// Who this session's publishes are by (set by `hello`), for the quotas.
@@ -120,7 +122,7 @@ impl SessionActor {
         hub: Hub,
         connection: Connection,
         codec: Codec,
-        settings: SessionSettings,
+        settings: Arc<SessionSettings>,
         credentials: Credentials,
     ) -> Self {
         let outbox = Outbox::new(codec, settings.outbox);
@@ -131,7 +133,11 @@ impl SessionActor {
             connection: Some(connection),
             outbox,
             settings,
-            span: tracing::info_span!(
+            // At debug, not info: an enabled span costs every session about 300
+            // bytes for its whole life (the registry's slot and its formatted
+            // fields), most of an idle session's budget. Lines at info and above
+            // name the session themselves.
+            span: tracing::debug_span!(
                 "session",
                 session = %id,
                 peer = credentials
@@ -142,6 +148,7 @@ impl SessionActor {
             ),
             credentials,
             expiry: None,
+            hello_timer: None,
             grants: None,
             writer: crate::limits::Writer::Anonymous,
             quota: None,
@@ -165,7 +172,16 @@ impl SessionActor {
     /// Answers a refused request: logged (at debug unless it is the hub's fault) and
     /// rendered as one `error` frame. Every refusal of the session ends here.
     fn refuse(&self, rejection: Rejection) {
-        rejection.report();
+        if rejection.is_hub_fault() {
+            // The hub's own failures are logged at warn: with whose request it was.
+            let peer = self.credentials.peer.map(|peer| peer.to_string());
+            let span =
+                tracing::warn_span!("session", session = %self.id, peer = peer.unwrap_or_default());
+            let _in_session = span.enter();
+            rejection.report();
+        } else {
+            rejection.report();
+        }
         self.reply(&rejection.to_frame());
     }
 
@@ -372,7 +388,7 @@ impl Actor for SessionActor {
         // A task of its own, not a future of this context: a wakeup of one must
         // not poll the other.
         actix::spawn(writer.run());
-        ctx.run_later(self.settings.hello_timeout, |session, _| {
+        self.hello_timer = Some(ctx.run_later(self.settings.hello_timeout, |session, _| {
             if session.grants.is_none() {
                 let timeout = session.settings.hello_timeout;
                 let message = format!("no hello within {} ms", timeout.as_millis());
@@ -381,7 +397,7 @@ impl Actor for SessionActor {
                     .outbox
                     .close(CloseCode::Unauthorized, &message, true);
             }
-        });
+        }));
         ctx.run_interval(self.settings.heartbeat, Self::heartbeat);
     }
 

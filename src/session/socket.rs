@@ -62,6 +62,20 @@ impl Connection {
         }
     }
 
+    /// Writes as much of `bytes` as the socket takes now, taking it off its front:
+    /// `Ok(true)` once all is written, `Ok(false)` when the socket is full.
+    pub fn try_write_all(&self, bytes: &mut BytesMut) -> io::Result<bool> {
+        while !bytes.is_empty() {
+            match self.stream.try_write(bytes) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(count) => bytes.advance(count),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(true)
+    }
+
     /// Writes `bytes` out, taking what is written off its front, and waiting at
     /// most `within` each time the socket has no room. `Err(None)` when that wait
     /// ran out (the client stopped reading; the rest stays in `bytes`),
@@ -280,6 +294,10 @@ impl Stream for Frames {
                     code: violation.close_code(),
                     reason: violation.to_string(),
                 })));
+            }
+            if this.buffer.is_empty() {
+                // Nothing waits to be decoded: wait for the socket with no buffer.
+                this.buffer = BytesMut::new();
             }
             if ready!(this.connection.stream.poll_read_ready(cx)).is_err() {
                 this.ended = true;

@@ -49,7 +49,9 @@ impl Writer {
         let ended = self.write_until_closed().await;
         let _ = self.session.try_send(WriterStopped);
         if matches!(ended, Ended::Closed) {
-            self.connection.linger().await;
+            // Boxed, like every rare wait here: the task's future is as large as its
+            // largest wait, and an idle session should pay only for `ready()`.
+            Box::pin(self.connection.linger()).await;
         }
     }
 
@@ -66,12 +68,9 @@ impl Writer {
         loop {
             self.outbox.take(BATCH_BYTES, &mut batch);
             if batch.is_empty() {
-                if batch.capacity() > 64 {
-                    batch = Vec::new();
-                }
-                if buffer.capacity() > 0 {
-                    buffer = BytesMut::new();
-                }
+                batch = Vec::new();
+                buffer = BytesMut::new();
+                self.outbox.release_idle();
                 self.outbox.ready().await;
                 continue;
             }
@@ -80,14 +79,18 @@ impl Writer {
             let bytes = buffer.len() as u64;
             if let Some((code, reason)) = close {
                 socket::encode_close(&mut buffer, code, &reason);
-                let _ = self.connection.write_all(&mut buffer, CLOSE_GRACE).await;
+                let _ = Box::pin(self.connection.write_all(&mut buffer, CLOSE_GRACE)).await;
                 return Ended::Closed;
             }
-            match self
-                .connection
-                .write_all(&mut buffer, self.unread_timeout)
-                .await
-            {
+            // Most batches fit in the socket at once: no future, no timer.
+            let written = match self.connection.try_write_all(&mut buffer) {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    Box::pin(self.connection.write_all(&mut buffer, self.unread_timeout)).await
+                }
+                Err(error) => Err(Some(error)),
+            };
+            match written {
                 Ok(()) => {
                     METRICS.deliveries.inc_by(frames);
                     METRICS.delivered_bytes.inc_by(bytes);
@@ -103,7 +106,8 @@ impl Writer {
                     // What is left of the batch goes first, so the close frame
                     // never lands inside a frame that was half written.
                     socket::encode_close(&mut buffer, CloseCode::SlowConsumer, reason);
-                    return match self.connection.write_all(&mut buffer, CLOSE_GRACE).await {
+                    return match Box::pin(self.connection.write_all(&mut buffer, CLOSE_GRACE)).await
+                    {
                         Ok(()) => Ended::Closed,
                         Err(_) => Ended::Gone,
                     };
@@ -132,7 +136,7 @@ impl Writer {
                     frames += 1;
                 }
                 Outbound::ResetDone { frame: None, .. } => {}
-                Outbound::Reset { resource } => self.resync(resource).await,
+                Outbound::Reset { resource } => Box::pin(self.resync(resource)).await,
                 Outbound::Pong => {
                     if let Some(frame) = self.outbox.take_pong(false) {
                         socket::encode(buffer, opcode, &frame);

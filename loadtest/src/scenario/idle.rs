@@ -12,6 +12,9 @@ use crate::report::{Report, rss_kib};
 pub struct IdleParams {
     #[arg(long, default_value_t = 5000)]
     pub connections: usize,
+    /// How many connect (and subscribe) at the same time.
+    #[arg(long, default_value_t = 100)]
+    pub at_once: usize,
     /// The hub's process id, for `/proc/PID/status`.
     #[arg(long)]
     pub hub_pid: u32,
@@ -29,8 +32,10 @@ pub async fn run(url: &str, params: IdleParams) -> anyhow::Result<Report> {
     actix_rt::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(params.hub_pid);
     let started = std::time::Instant::now();
-    let mut clients =
-        super::subscribers(url, params.connections, |n| format!("bench/idle/{n}")).await?;
+    let mut clients = super::subscribers_at_once(url, params.connections, params.at_once, |n| {
+        format!("bench/idle/{n}")
+    })
+    .await?;
     for client in &mut clients {
         client.frame_within(Duration::from_secs(10)).await?;
         super::count_event();

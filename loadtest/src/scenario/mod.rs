@@ -448,8 +448,19 @@ pub async fn subscribers(
     count: usize,
     pattern_of: impl Fn(usize) -> String,
 ) -> anyhow::Result<Vec<Client>> {
+    subscribers_at_once(url, count, 100, pattern_of).await
+}
+
+/// `count` sessions on `url`, connected `at_once` at a time, each subscribed to
+/// `pattern_of(n)`.
+pub async fn subscribers_at_once(
+    url: &str,
+    count: usize,
+    at_once: usize,
+    pattern_of: impl Fn(usize) -> String,
+) -> anyhow::Result<Vec<Client>> {
     let hubs = Hubs::one(url);
-    let placed = subscribers_on(&hubs, count, pattern_of).await?;
+    let placed = connect_subscribers(&hubs, count, at_once, pattern_of).await?;
     Ok(placed.into_iter().map(|(_, client)| client).collect())
 }
 
@@ -458,6 +469,15 @@ pub async fn subscribers(
 pub async fn subscribers_on(
     hubs: &Hubs,
     count: usize,
+    pattern_of: impl Fn(usize) -> String,
+) -> anyhow::Result<Vec<(usize, Client)>> {
+    connect_subscribers(hubs, count, 100, pattern_of).await
+}
+
+async fn connect_subscribers(
+    hubs: &Hubs,
+    count: usize,
+    at_once: usize,
     pattern_of: impl Fn(usize) -> String,
 ) -> anyhow::Result<Vec<(usize, Client)>> {
     use futures_util::{StreamExt, TryStreamExt};
@@ -471,7 +491,7 @@ pub async fn subscribers_on(
             anyhow::Ok((hub, client))
         }
     }))
-    .buffer_unordered(100)
+    .buffer_unordered(at_once.max(1))
     .try_collect()
     .await
 }
