@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The README's performance table from `scripts/bench`'s runs.
 
-Usage: bench-table.py RUNS.jsonl README.md CORES [CLUSTER.tsv PLACEMENT]
+Usage: bench-table.py [--profile PROFILE.md] RUNS.jsonl README.md CORES [CLUSTER.tsv PLACEMENT]
 
 RUNS.jsonl holds one `fillstack-loadtest --json` report per line. The table between
 `<!-- bench:start -->` and `<!-- bench:end -->` in README.md is replaced and printed.
@@ -10,7 +10,8 @@ run over several is put right after the one-hub run of the same scenario and cod
 With CLUSTER.tsv (written by `scripts/bench --cluster`: per cluster run, its wall
 time and the CPU seconds each process used) a second table says how the broker,
 the hubs and the load generator shared the machine's cores, and PLACEMENT how they
-were pinned.
+were pinned. With PROFILE.md (written by `scripts/bench-profile.py`) the hub's CPU
+per delivery, publish and ack, by component, follows the tables.
 """
 
 import datetime
@@ -123,7 +124,11 @@ def cpu_table(path, placement, cores):
 
 
 def main():
-    runs_path, readme_path, cores = sys.argv[1:4]
+    args = sys.argv[1:]
+    profile = None
+    if args[:1] == ["--profile"]:
+        profile, args = args[1], args[2:]
+    runs_path, readme_path, cores = args[:3]
     runs = [json.loads(line) for line in open(runs_path) if line.strip()]
     lines = [
         f"Measured {datetime.date.today()} on {cores} cores ({platform.machine()}), release build, by `scripts/bench`;",
@@ -133,8 +138,10 @@ def main():
         "|---|---|---|---|---|---|",
         *(row(run) for run in ordered(runs)),
     ]
-    if len(sys.argv) > 5:
-        lines += cpu_table(sys.argv[4], sys.argv[5], cores)
+    if len(args) > 4:
+        lines += cpu_table(args[3], args[4], cores)
+    if profile:
+        lines += ["", open(profile).read().rstrip()]
     table = "\n".join(lines)
     readme = open(readme_path).read()
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"
