@@ -17,6 +17,7 @@ use bytes::Bytes;
 use fillstack_protocol::{Pattern, RemovedFrame, ResourceId, Seq, ServerFrame, Status};
 
 mod cluster;
+mod durable;
 pub mod messages;
 mod monitoring;
 pub mod pipeline;
@@ -173,6 +174,8 @@ pub struct ResourceActor {
     monitoring: Monitoring,
     /// Cluster mode: its changes go through the cluster's stream.
     cluster: Option<cluster::ClusterPath>,
+    /// Its commits waiting for the store's answer, watched by one future.
+    tickets: durable::Tickets,
 }
 
 /// How a new subscriber's first frames are chosen.
@@ -249,6 +252,7 @@ impl ResourceActor {
             is_replacement: false,
             monitoring,
             cluster: cluster.map(cluster::ClusterPath::new),
+            tickets: durable::Tickets::default(),
         }
     }
 
@@ -324,11 +328,12 @@ impl ResourceActor {
         decided: Decided,
         ctx: &mut Context<Self>,
     ) -> Result<Seq, Box<(Rejection, Decided)>> {
+        let (state, entry) = records(&decided.state, &decided.delta);
         let commit = Commit {
             key: self.id.to_string(),
             seq: decided.delta.seq,
-            state: record(&decided.state),
-            entry: record(&decided.delta),
+            state,
+            entry,
         };
         let ticket = match self.store.commit(commit) {
             Ok(ticket) => ticket,
@@ -338,13 +343,9 @@ impl ResourceActor {
         let seq = self.pipeline.handed(decided);
         self.hold_for_head();
         self.cancel_retire(ctx);
-        ctx.spawn(
-            async move { ticket.await.unwrap_or(Err(StoreError::Failed)) }
-                .into_actor(self)
-                .map(move |outcome, resource, ctx| {
-                    resource.on_durable(generation, seq, outcome, ctx);
-                }),
-        );
+        if self.tickets.push(generation, seq, ticket) {
+            ctx.spawn(durable::Watch);
+        }
         Ok(seq)
     }
 
@@ -597,6 +598,20 @@ fn count_status(
 /// A state or a delta as a store record (compact MessagePack; internal, not wire).
 fn record<T: serde::Serialize>(value: &T) -> Bytes {
     Bytes::from(rmp_serde::to_vec(value).expect("states and deltas always encode"))
+}
+
+/// Room for both records of a commit: a state of a few fields and its delta fit,
+/// so the two records take one allocation instead of one per growth of each.
+const RECORDS_CAPACITY: usize = 512;
+
+/// The records of one commit, the state and its delta, sharing one buffer.
+fn records(state: &ResourceState, delta: &Delta) -> (Bytes, Bytes) {
+    use bytes::BufMut;
+    let mut buffer = bytes::BytesMut::with_capacity(RECORDS_CAPACITY).writer();
+    rmp_serde::encode::write(&mut buffer, state).expect("states always encode");
+    let state = buffer.get_mut().split().freeze();
+    rmp_serde::encode::write(&mut buffer, delta).expect("deltas always encode");
+    (state, buffer.into_inner().freeze())
 }
 
 impl Actor for ResourceActor {

@@ -603,7 +603,9 @@ impl Committer {
                 writes.insert(chunk_key(key, last_seq), bytes);
             }
         }
-        if sealed {
+        // A scan of the engine costs about what eight writes do: only look for
+        // chunks to drop once some can have fallen out of the last `keep` entries.
+        if sealed && first_kept > 1 {
             for chunk in self.db.scan_prefix(chunk_prefix(key)).keys() {
                 let chunk = chunk?;
                 if chunk_seq(&chunk) >= first_kept {
