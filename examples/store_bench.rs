@@ -6,7 +6,7 @@
 //! - `store`: the hub's own `Store` (committer, flusher, group commit), with a
 //!   closed loop of `N` commits in flight spread over `K` keys, each commit the
 //!   records the hub writes for one publish of the load harness (two fields);
-//! - `engine`: sled's `apply_batch` of `B` head records with no flush, then one
+//! - `engine`: one engine write (`store::engine`, sled's `apply_batch`) of `B` head records with no flush, then one
 //!   flush: what the engine costs per insert with the committer's thread out of it.
 //!
 //! Run: `cargo run --release --example store_bench -- --keys 1000 --in-flight 64,512,3200`
@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Parser;
 use fillstack::resource::state::{Change, ResourceState};
+use fillstack::store::engine::Engine;
 use fillstack::store::{Commit, CommitTicket, Store};
 use fillstack_protocol::Scalar;
 
@@ -96,16 +97,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// One insert and one flush at a time: the commit latency of a lone publish.
 fn flush_latency(base: &std::path::Path, flushes: usize) -> anyhow::Result<()> {
     let dir = TempDir::new(base, "flush")?;
-    let db = sled::Config::new()
-        .path(&dir.0)
-        .cache_capacity(64 << 20)
-        .open()?;
+    let engine = Engine::open(&dir.0)?;
     let mut times = Vec::with_capacity(flushes);
     for n in 0..flushes {
-        db.insert(format!("k{}", n % 100), vec![7u8; 100])?;
-        let started = Instant::now();
-        db.flush()?;
-        times.push(started.elapsed());
+        times.push(engine.insert_and_flush(&format!("k{}", n % 100), &[7u8; 100])?);
     }
     times.sort();
     println!(
@@ -209,16 +204,13 @@ fn batch_counts() -> (u64, f64) {
 /// topics run writes them) applied with one `apply_batch`, each batch flushed.
 fn engine_run(base: &std::path::Path, keys: u64, batch: usize, commits: u64) -> anyhow::Result<()> {
     let dir = TempDir::new(base, "engine")?;
-    let db = sled::Config::new()
-        .path(&dir.0)
-        .cache_capacity(64 << 20)
-        .open()?;
+    let engine = Engine::open(&dir.0)?;
     let mut records = Records::new(keys);
     let (mut applying, mut flushing) = (Duration::ZERO, Duration::ZERO);
     let (cpu, started) = (cpu_time(), Instant::now());
     let mut n = 0;
     while n < commits {
-        let mut writes = sled::Batch::default();
+        let mut writes = Vec::with_capacity(batch);
         for _ in 0..batch {
             let commit = records.next(n % keys, n)?;
             // A head record: the state and the newest entries (here one).
@@ -226,14 +218,14 @@ fn engine_run(base: &std::path::Path, keys: u64, batch: usize, commits: u64) -> 
             head.extend_from_slice(&commit.seq.to_be_bytes());
             head.extend_from_slice(&commit.state);
             head.extend_from_slice(&commit.entry);
-            writes.insert([b"h\0".as_slice(), commit.key.as_bytes()].concat(), head);
+            writes.push((commit.key, head));
             n += 1;
         }
         let applied = Instant::now();
-        db.apply_batch(writes)?;
+        engine.apply_heads(writes)?;
         let flushed = Instant::now();
         applying += flushed - applied;
-        db.flush()?;
+        engine.flush()?;
         flushing += flushed.elapsed();
     }
     let (elapsed, cpu) = (started.elapsed(), cpu_time().saturating_sub(cpu));

@@ -410,7 +410,11 @@ mod tests {
         queue.take(1000, &mut taken);
         assert_eq!(taken, [Outbound::WsPing]);
         queue.push_ping();
-        assert_eq!(queue.len(), 0, "the writer has not marked the ping taken yet");
+        assert_eq!(
+            queue.len(),
+            0,
+            "the writer has not marked the ping taken yet"
+        );
         queue.take_ping();
         queue.push_ping();
         assert_eq!(queue.len(), 1);

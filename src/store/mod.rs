@@ -29,6 +29,7 @@ use std::thread;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
+pub mod engine;
 mod keys;
 mod record;
 
