@@ -13,16 +13,16 @@ run is bounded by its own count and time.
 
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from benchhub import pinned, start_hub
+
 HUB_A, HUB_B, LOADTEST, ROUNDS, REF = sys.argv[1:6]
 ROUNDS = int(ROUNDS)
-PIN = shutil.which("taskset") is not None and os.cpu_count() >= 2
 
 SCENARIOS = [
     ("fanout", ["fanout", "--subscribers", "1000", "--messages", "2000", "--window", "64"], "deliveries_per_s"),
@@ -37,29 +37,6 @@ if os.environ.get("FILLSTACK_BENCH_SMOKE"):
         (name, [a if not a.isdigit() else str(max(1, int(a) // 100)) for a in args], key)
         for name, args, key in SCENARIOS
     ]
-
-
-def pinned(core, argv):
-    return (["taskset", "-c", str(core)] if PIN else []) + argv
-
-
-def start_hub(binary, data):
-    out = open(os.path.join(data, "stdout"), "w+")
-    hub = subprocess.Popen(
-        pinned(0, [binary, "serve", "--listen", "127.0.0.1:0", "--data", os.path.join(data, "data")]),
-        stdout=out,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        out.seek(0)
-        for line in out.read().splitlines():
-            if line.startswith("listening on http://"):
-                return hub, line.removeprefix("listening on http://")
-        if hub.poll() is not None:
-            break
-        time.sleep(0.1)
-    hub.kill()
-    raise SystemExit(f"{binary} did not start")
 
 
 def run(binary, codec, args):

@@ -24,15 +24,15 @@ hub (perf_event_paranoid <= 1, or root).
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
+from benchhub import PIN, pinned, start_hub
+
 HUB, LOADTEST, OUT = sys.argv[1:4]
 LABEL = sys.argv[4] if len(sys.argv) > 4 else HUB
-PIN = shutil.which("taskset") is not None and os.cpu_count() >= 2
 HZ = os.sysconf("SC_CLK_TCK")
 
 RUNS = [
@@ -57,33 +57,10 @@ COMPONENTS = [
 ]
 
 
-def pinned(core, argv):
-    return (["taskset", "-c", str(core)] if PIN else []) + argv
-
-
 def ticks(pid):
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
-
-
-def start_hub(data):
-    out = open(os.path.join(data, "stdout"), "w+")
-    hub = subprocess.Popen(
-        pinned(0, [HUB, "serve", "--listen", "127.0.0.1:0", "--data", os.path.join(data, "data")]),
-        stdout=out,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        out.seek(0)
-        for line in out.read().splitlines():
-            if line.startswith("listening on http://"):
-                return hub, line.removeprefix("listening on http://")
-        if hub.poll() is not None:
-            break
-        time.sleep(0.1)
-    hub.kill()
-    sys.exit(f"the hub {HUB} did not start")
 
 
 def components(perf_data, pid):
@@ -117,7 +94,7 @@ def components(perf_data, pid):
 def main():
     rows = []
     with tempfile.TemporaryDirectory() as data:
-        hub, addr = start_hub(data)
+        hub, addr = start_hub(HUB, data)
         try:
             for name, event, args, count_key in RUNS:
                 perf_data = os.path.join(data, f"{name}.perf")
