@@ -523,10 +523,11 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let mut file: FileConfig = toml::from_str(&text).map_err(|e| {
         ConfigError::new("--config", format!("{}: {}", path.display(), e.message()))
     })?;
-    const QUOTA_KEYS: [&str; 3] = [
+    const QUOTA_KEYS: [&str; 4] = [
         "resources_total",
         "resources_per_subject",
         "sessions_per_subject",
+        "sessions_total",
     ];
     file.limits_set_rates = text
         .parse::<toml::Table>()
@@ -637,15 +638,17 @@ mod tests {
                 ..Overrides::default()
             })
         };
-        let quotas_only = load("resources_total = 10\nsessions_per_subject = 3").unwrap();
+        let quotas_only =
+            load("resources_total = 10\nsessions_per_subject = 3\nsessions_total = 9").unwrap();
         assert!(quotas_only.limits.is_none());
         assert_eq!(
             (
                 quotas_only.quotas.resources_total,
                 quotas_only.quotas.sessions_per_subject,
-                quotas_only.quotas.resources_per_subject
+                quotas_only.quotas.resources_per_subject,
+                quotas_only.quotas.sessions_total
             ),
-            (10, 3, 100_000)
+            (10, 3, 100_000, 9)
         );
         let with_rate = load("resources_total = 10\nrest_per_ip = 7").unwrap();
         assert_eq!(with_rate.limits.map(|limits| limits.rest_per_ip), Some(7));

@@ -230,3 +230,66 @@ async fn a_thousand_pings_written_at_once_are_answered_in_order() {
         }
     }
 }
+
+#[actix_web::test]
+async fn the_hubs_sessions_are_bounded_at_the_upgrade_and_a_closed_one_gives_its_seat_back() {
+    let hub = TestHub::builder()
+        .quotas(fillstack::limits::QuotaSettings {
+            sessions_total: 2,
+            ..fillstack::limits::QuotaSettings::default()
+        })
+        .start()
+        .await;
+    let upgrade = upgrade_request(
+        &hub,
+        "GET",
+        "/ws",
+        &format!("Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {KEY}\r\n"),
+    );
+    let first = RawSocket::connect_offering(hub.addr(), None).await;
+    let mut second = RawSocket::connect_offering(hub.addr(), None).await;
+    for _ in 0..3 {
+        let (status, head, body) = exchange(&hub, &upgrade).await;
+        assert_eq!(status, 503, "{head}\n{body}");
+        assert!(head.contains("retry-after:"), "{head}");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["code"], "unavailable", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("limits.sessions_total"), "{message}");
+    }
+    // The sessions admitted work; the refusals held no seat.
+    second.say_hello(Codec::MsgPack).await;
+    drop(first);
+    let deadline = std::time::Instant::now() + secs(5);
+    loop {
+        let (status, head) = answer_head(&hub, &upgrade).await;
+        if status == 101 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no seat came back: {head}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    hub.stop().await;
+}
+
+/// Sends `request` and reads the answer's status line and head only (an upgrade
+/// that succeeds keeps its connection open).
+async fn answer_head(hub: &TestHub, request: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(hub.addr()).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(secs(5), stream.read(&mut byte))
+            .await
+            .expect("an answer within 5 s")
+            .unwrap();
+        assert_eq!(read, 1, "the hub ended the connection mid-head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    (head.split(' ').nth(1).unwrap().parse().unwrap(), head)
+}

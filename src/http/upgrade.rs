@@ -4,7 +4,7 @@
 //! `CONNECT`) to this service with the connection itself, before the `App` sees it.
 //! So the checks the `App` would make are made here, in the same order: the gate
 //! (`Host`, `Origin`), the route, the drain, the per-address upgrade limit, then the
-//! handshake and the subprotocol. A refusal is answered with the usual error body
+//! handshake, the hub's session quota (`limits.sessions_total`) and the subprotocol. A refusal is answered with the usual error body
 //! and the connection is closed; an accepted upgrade gets its 101, and the bare TCP
 //! stream goes to a new `SessionActor` with the bytes the client sent after its
 //! request. The dispatcher's 8 KiB read and write buffers are dropped here rather
@@ -25,6 +25,7 @@ use futures_util::SinkExt;
 
 use super::{AppState, gate};
 use crate::error::Rejection;
+use crate::limits::quota::ConnectionHold;
 use crate::session::socket::{Connection, Frames};
 use crate::session::{Credentials, SessionActor};
 
@@ -41,13 +42,17 @@ pub async fn serve(state: AppState, (request, mut framed): Upgrade) -> Result<()
         Err(refusal) => {
             let _ = refuse(&mut framed, refusal).await;
         }
-        Ok(accepted) => {
+        Ok(Accepted {
+            response,
+            codec,
+            seat,
+        }) => {
             if framed
-                .send(Message::Item((accepted.response, BodySize::None)))
+                .send(Message::Item((response, BodySize::None)))
                 .await
                 .is_ok()
             {
-                start_session(&state, &request, accepted.codec, framed);
+                start_session(&state, &request, codec, seat, framed);
             }
         }
     }
@@ -58,6 +63,8 @@ pub async fn serve(state: AppState, (request, mut framed): Upgrade) -> Result<()
 struct Accepted {
     response: Response<()>,
     codec: Codec,
+    /// Its unit of the hub's session quota, for the session's whole life.
+    seat: ConnectionHold,
 }
 
 /// What refuses an upgrade: a rejection of the contract, or the handshake's own
@@ -89,6 +96,11 @@ fn accept(state: &AppState, request: &Request) -> Result<Accepted, Refusal> {
         limits.take_upgrade(peer.ip()).map_err(Refusal::Rejected)?;
     }
     let mut response = ws::handshake(head).map_err(Refusal::Handshake)?;
+    let seat = state
+        .hub
+        .quotas()
+        .admit_connection()
+        .map_err(Refusal::Rejected)?;
     // The first of our subprotocols the client offers; MessagePack when none.
     let codec = offered(request).unwrap_or(Codec::MsgPack);
     if let Some(protocol) = offered(request) {
@@ -98,7 +110,11 @@ fn accept(state: &AppState, request: &Request) -> Result<Accepted, Refusal> {
         ));
     }
     match response.message_body(()) {
-        Ok(response) => Ok(Accepted { response, codec }),
+        Ok(response) => Ok(Accepted {
+            response,
+            codec,
+            seat,
+        }),
         Err(error) => Err(Refusal::Rejected(Rejection::new(
             ErrorCode::Internal,
             format!("could not build the upgrade's answer: {error}"),
@@ -169,6 +185,7 @@ fn start_session(
     state: &AppState,
     request: &Request,
     codec: Codec,
+    seat: ConnectionHold,
     framed: Framed<TcpStream, HttpCodec>,
 ) {
     let parts = framed.into_parts();
@@ -193,6 +210,7 @@ fn start_session(
         codec,
         state.sessions.clone(),
         credentials,
+        seat,
     );
     let frames = crate::session::gate::Gated::new(frames, session.outbox().clone());
     SessionActor::create(move |ctx| {

@@ -51,6 +51,8 @@ pub struct LimitSettings {
     pub resources_per_subject: usize,
     /// Quota: live sessions one token subject may hold.
     pub sessions_per_subject: usize,
+    /// Quota: live WebSocket sessions the hub holds (always applies).
+    pub sessions_total: usize,
 }
 
 impl LimitSettings {
@@ -60,6 +62,7 @@ impl LimitSettings {
             resources_total: self.resources_total,
             resources_per_subject: self.resources_per_subject,
             sessions_per_subject: self.sessions_per_subject,
+            sessions_total: self.sessions_total,
         }
     }
 }
@@ -78,6 +81,7 @@ impl Default for LimitSettings {
             resources_total: QuotaSettings::default().resources_total,
             resources_per_subject: QuotaSettings::default().resources_per_subject,
             sessions_per_subject: QuotaSettings::default().sessions_per_subject,
+            sessions_total: QuotaSettings::default().sessions_total,
         }
     }
 }

@@ -1,13 +1,16 @@
 //! Quotas: how many resources the hub holds, how many of them each token subject
-//! created, and how many sessions each subject holds. Unlike rate limits they
+//! created, how many WebSocket sessions the hub holds, and how many each subject
+//! holds. Unlike rate limits they
 //! always apply (with no auth, only the hub-wide count has a subject-free meaning).
 //!
 //! A count is held by a guard: a resource actor holds one while its head exists,
-//! a session while it is authenticated; dropping the guard gives the unit back,
+//! a session one of the hub's from its upgrade and one of its subject's while it
+//! is authenticated; dropping the guard gives the unit back,
 //! so no count can drift from what is alive, whatever path an actor ends by.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use dashmap::DashMap;
 use fillstack_protocol::ErrorCode;
@@ -23,6 +26,8 @@ pub struct QuotaSettings {
     pub resources_per_subject: usize,
     /// Live sessions one token subject may hold.
     pub sessions_per_subject: usize,
+    /// Live WebSocket sessions the hub holds, authenticated or not.
+    pub sessions_total: usize,
 }
 
 impl Default for QuotaSettings {
@@ -31,9 +36,13 @@ impl Default for QuotaSettings {
             resources_total: 1_000_000,
             resources_per_subject: 100_000,
             sessions_per_subject: 1000,
+            sessions_total: 100_000,
         }
     }
 }
+
+/// How long a client refused by `sessions_total` is told to wait.
+const SESSIONS_FULL_RETRY: Duration = Duration::from_secs(1);
 
 /// Who writes a change, for the quotas a creation counts against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +73,7 @@ pub struct Quotas {
     resources: AtomicUsize,
     created: DashMap<Arc<str>, usize>,
     sessions: DashMap<Arc<str>, usize>,
+    connections: AtomicUsize,
 }
 
 impl Quotas {
@@ -74,6 +84,7 @@ impl Quotas {
             resources: AtomicUsize::new(0),
             created: DashMap::new(),
             sessions: DashMap::new(),
+            connections: AtomicUsize::new(0),
         })
     }
 
@@ -139,6 +150,33 @@ impl Quotas {
             quotas: self.clone(),
             creator,
         }
+    }
+
+    /// WebSocket sessions counted now.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Acquire)
+    }
+
+    /// A new WebSocket session, if the hub holds fewer than `sessions_total`;
+    /// taken before the upgrade is answered, so a refusal is a plain 503.
+    pub fn admit_connection(self: &Arc<Self>) -> Result<ConnectionHold, Rejection> {
+        let total = self.settings.sessions_total;
+        self.connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held < total).then_some(held + 1)
+            })
+            .map(|_| ConnectionHold {
+                quotas: self.clone(),
+            })
+            .map_err(|_| {
+                Rejection::unavailable(
+                    format!(
+                        "the hub holds {total} WebSocket sessions, its limit \
+                         (limits.sessions_total); retry later or connect to another hub"
+                    ),
+                    SESSIONS_FULL_RETRY,
+                )
+            })
     }
 
     /// A new session of `subject`, if it holds fewer than its quota.
@@ -225,6 +263,18 @@ impl Drop for SessionHold {
     }
 }
 
+/// One WebSocket session counted against the hub's total; given back when dropped.
+#[derive(Debug)]
+pub struct ConnectionHold {
+    quotas: Arc<Quotas>,
+}
+
+impl Drop for ConnectionHold {
+    fn drop(&mut self) {
+        self.quotas.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +284,7 @@ mod tests {
             resources_total: 3,
             resources_per_subject: 2,
             sessions_per_subject: 1,
+            sessions_total: 2,
         })
     }
 
@@ -283,6 +334,20 @@ mod tests {
     }
 
     #[test]
+    fn the_hubs_sessions_are_bounded_and_a_drop_gives_room_back() {
+        let quotas = small();
+        let first = quotas.admit_connection().unwrap();
+        let _second = quotas.admit_connection().unwrap();
+        let refused = quotas.admit_connection().unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Unavailable);
+        assert!(refused.retry_after.is_some());
+        assert!(refused.message.contains("limits.sessions_total"));
+        assert_eq!(quotas.connections(), 2, "a refusal holds nothing");
+        drop(first);
+        assert!(quotas.admit_connection().is_ok());
+    }
+
+    #[test]
     fn loaded_resources_count_even_past_the_quota() {
         let quotas = small();
         let held: Vec<_> = (0..5).map(|_| quotas.hold_resource(Some("a"))).collect();
@@ -302,15 +367,97 @@ mod tests {
         Open(usize),
         /// The session held at this index (modulo) closes.
         Close(usize),
+        /// A WebSocket upgrade.
+        Connect,
+        /// The WebSocket session held at this index (modulo) ends.
+        Disconnect(usize),
     }
 
-    /// Any sequence of creations, deletions, opens and closes: each is admitted
-    /// exactly when the model has room, the counts match the model after every
-    /// step, no bound is ever passed by a client, and nothing is left at the end.
+    /// What a sequence holds, by who holds it (writer or subject number).
+    #[derive(Default)]
+    struct Held {
+        resources: Vec<(usize, ResourceHold)>,
+        sessions: Vec<(usize, SessionHold)>,
+        connections: Vec<ConnectionHold>,
+    }
+
+    impl Held {
+        /// Applies `op`, checking that it is admitted exactly when the model has room.
+        fn step(
+            &mut self,
+            quotas: &Arc<Quotas>,
+            settings: QuotaSettings,
+            op: Op,
+        ) -> Result<(), proptest::test_runner::TestCaseError> {
+            use proptest::prelude::*;
+            let writer = |n: usize| match n {
+                0 => Writer::Hub,
+                1 => Writer::Anonymous,
+                n => Writer::Subject(Arc::from(format!("s{n}"))),
+            };
+            match op {
+                Op::Create(who) => {
+                    let created = self.resources.iter().filter(|(w, _)| *w == who).count();
+                    let room = who == 0
+                        || (self.resources.len() < settings.resources_total
+                            && (who == 1 || created < settings.resources_per_subject));
+                    let admitted = quotas.admit_resource(&writer(who));
+                    prop_assert_eq!(admitted.is_ok(), room, "creation by {}", who);
+                    self.resources.extend(admitted.ok().map(|hold| (who, hold)));
+                }
+                Op::Delete(at) if !self.resources.is_empty() => {
+                    self.resources.remove(at % self.resources.len());
+                }
+                Op::Open(who) => {
+                    let held = self.sessions.iter().filter(|(w, _)| *w == who).count();
+                    let admitted = quotas.admit_session(&format!("s{who}"));
+                    prop_assert_eq!(admitted.is_ok(), held < settings.sessions_per_subject);
+                    self.sessions.extend(admitted.ok().map(|hold| (who, hold)));
+                }
+                Op::Close(at) if !self.sessions.is_empty() => {
+                    self.sessions.remove(at % self.sessions.len());
+                }
+                Op::Connect => {
+                    let admitted = quotas.admit_connection();
+                    let room = self.connections.len() < settings.sessions_total;
+                    prop_assert_eq!(admitted.is_ok(), room);
+                    self.connections.extend(admitted.ok());
+                }
+                Op::Disconnect(at) if !self.connections.is_empty() => {
+                    self.connections.remove(at % self.connections.len());
+                }
+                Op::Delete(_) | Op::Close(_) | Op::Disconnect(_) => {}
+            }
+            Ok(())
+        }
+
+        /// The counts match what is held, and no client passed a bound.
+        fn check(
+            &self,
+            quotas: &Quotas,
+            settings: QuotaSettings,
+        ) -> Result<(), proptest::test_runner::TestCaseError> {
+            use proptest::prelude::*;
+            prop_assert_eq!(quotas.connections(), self.connections.len());
+            prop_assert_eq!(quotas.resources(), self.resources.len());
+            let by_clients = self.resources.iter().filter(|(w, _)| *w != 0).count();
+            prop_assert!(by_clients <= settings.resources_total);
+            let mut per: std::collections::HashMap<usize, usize> = Default::default();
+            for (who, _) in self.resources.iter().filter(|(w, _)| *w >= 2) {
+                *per.entry(*who).or_default() += 1;
+            }
+            prop_assert!(per.values().all(|n| *n <= settings.resources_per_subject));
+            Ok(())
+        }
+    }
+
+    /// Any sequence of creations, deletions, opens, closes, upgrades and their
+    /// ends: each is admitted exactly when the model has room, the counts match
+    /// the model after every step, no bound is ever passed by a client, and
+    /// nothing is left at the end.
     #[test]
     fn every_sequence_keeps_the_counts_of_the_model_and_within_every_bound() {
         use proptest::prelude::*;
-        use std::collections::HashMap;
 
         let ops = proptest::collection::vec(
             prop_oneof![
@@ -318,6 +465,8 @@ mod tests {
                 any::<usize>().prop_map(Op::Delete),
                 (0usize..3).prop_map(Op::Open),
                 any::<usize>().prop_map(Op::Close),
+                Just(Op::Connect),
+                any::<usize>().prop_map(Op::Disconnect),
             ],
             0..200,
         );
@@ -325,6 +474,7 @@ mod tests {
             resources_total: 12,
             resources_per_subject: 4,
             sessions_per_subject: 2,
+            sessions_total: 5,
         };
         let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
             cases: 512,
@@ -333,53 +483,14 @@ mod tests {
         runner
             .run(&ops, |ops| {
                 let quotas = Quotas::new(settings);
-                let writer = |n: usize| match n {
-                    0 => Writer::Hub,
-                    1 => Writer::Anonymous,
-                    n => Writer::Subject(Arc::from(format!("s{n}"))),
-                };
-                let mut resources: Vec<(usize, ResourceHold)> = Vec::new();
-                let mut sessions: Vec<(usize, SessionHold)> = Vec::new();
+                let mut held = Held::default();
                 for op in ops {
-                    let created = |who: usize| resources.iter().filter(|(w, _)| *w == who).count();
-                    match op {
-                        Op::Create(who) => {
-                            let room = who == 0
-                                || (resources.len() < settings.resources_total
-                                    && (who == 1 || created(who) < settings.resources_per_subject));
-                            let admitted = quotas.admit_resource(&writer(who));
-                            prop_assert_eq!(admitted.is_ok(), room, "creation by {}", who);
-                            if let Ok(hold) = admitted {
-                                resources.push((who, hold));
-                            }
-                        }
-                        Op::Delete(at) if !resources.is_empty() => {
-                            resources.remove(at % resources.len());
-                        }
-                        Op::Open(who) => {
-                            let held = sessions.iter().filter(|(w, _)| *w == who).count();
-                            let admitted = quotas.admit_session(&format!("s{who}"));
-                            prop_assert_eq!(admitted.is_ok(), held < settings.sessions_per_subject);
-                            if let Ok(hold) = admitted {
-                                sessions.push((who, hold));
-                            }
-                        }
-                        Op::Close(at) if !sessions.is_empty() => {
-                            sessions.remove(at % sessions.len());
-                        }
-                        Op::Delete(_) | Op::Close(_) => {}
-                    }
-                    prop_assert_eq!(quotas.resources(), resources.len());
-                    let by_clients = resources.iter().filter(|(w, _)| *w != 0).count();
-                    prop_assert!(by_clients <= settings.resources_total);
-                    let mut per: HashMap<usize, usize> = HashMap::new();
-                    for (who, _) in resources.iter().filter(|(w, _)| *w >= 2) {
-                        *per.entry(*who).or_default() += 1;
-                    }
-                    prop_assert!(per.values().all(|n| *n <= settings.resources_per_subject));
+                    held.step(&quotas, settings, op)?;
+                    held.check(&quotas, settings)?;
                 }
-                drop((resources, sessions));
+                drop(held);
                 prop_assert_eq!((quotas.resources(), quotas.tracked_subjects()), (0, 0));
+                prop_assert_eq!(quotas.connections(), 0);
                 Ok(())
             })
             .unwrap();

@@ -105,6 +105,8 @@ pub struct SessionActor {
     writer: crate::limits::Writer,
     /// Its unit of its subject's session quota, once authenticated.
     quota: Option<crate::limits::quota::SessionHold>,
+    /// Its unit of the hub's `sessions_total`, taken at the upgrade.
+    _seat: crate::limits::quota::ConnectionHold,
     /// What the session watches; owned here and nowhere else.
     subscriptions: Subscriptions,
     /// Control requests waiting for the ordered path, bounded by `CONTROL_QUEUE`.
@@ -124,6 +126,7 @@ impl SessionActor {
         codec: Codec,
         settings: Arc<SessionSettings>,
         credentials: Credentials,
+        seat: crate::limits::quota::ConnectionHold,
     ) -> Self {
         let outbox = Outbox::new(codec, settings.outbox);
         let id = hub.open_session(&outbox);
@@ -152,6 +155,7 @@ impl SessionActor {
             grants: None,
             writer: crate::limits::Writer::Anonymous,
             quota: None,
+            _seat: seat,
             subscriptions: Subscriptions::default(),
             control: VecDeque::new(),
             control_busy: false,
