@@ -271,6 +271,10 @@ async fn a_sub_reaches_resources_no_faster_than_its_budget_and_still_reaches_the
     let hub = TestHub::builder()
         .limits(LimitSettings {
             sub_resources_per_session: 100,
+            // The setup's 300 publishes, acked one by one, may come faster than the
+            // default 200/s after its burst of 200: only the `sub` budget is tested.
+            publishes_per_session: 1000,
+            frames_per_session: 1000,
             ..LimitSettings::default()
         })
         .start()
