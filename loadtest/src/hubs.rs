@@ -149,7 +149,12 @@ impl HubTally {
         share.deliveries += tracker.deliveries;
         share.gaps += tracker.gaps;
         share.undelivered += missed;
-        self.latency[hub].merge(&tracker.latency);
+        self
+    }
+
+    /// The latencies of hub `hub`'s subscribers (their shared recorder).
+    pub fn latency(&mut self, hub: usize, latency: &Latency) -> &mut Self {
+        self.latency[hub].merge(latency);
         self
     }
 

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{
-    Sent, Tracker, count_event, read_until, send_windowed_acking, stamped, subscribers_on,
+    Sent, Tracker, count_event, read_until, send_windowed_acking, shared_latency, stamped,
+    subscribers_on,
 };
 use crate::Client;
 use crate::hubs::{HubTally, Hubs};
@@ -48,13 +49,15 @@ pub async fn run_on(hubs: &Hubs, params: FanoutParams) -> anyhow::Result<Report>
         .publish(RESOURCE, Some("up"), Default::default())
         .await?;
     // Readers read while the publisher publishes; they learn the last seq at the end.
+    // The subscribers of one hub share one latency recorder.
     let target = Rc::new(Cell::new(u64::MAX));
+    let recorders: Vec<_> = hubs.urls().iter().map(|_| shared_latency()).collect();
     let readers: Vec<_> = watchers
         .into_iter()
         .map(|(hub, mut client)| {
             let target = target.clone();
+            let mut tracker = Tracker::new(&recorders[hub]);
             actix_rt::spawn(async move {
-                let mut tracker = Tracker::default();
                 read_until(
                     &mut client,
                     &mut tracker,
@@ -90,8 +93,12 @@ pub async fn run_on(hubs: &Hubs, params: FanoutParams) -> anyhow::Result<Report>
     let mut tally = HubTally::new(hubs);
     for reader in readers {
         let (hub, tracker) = reader.await?;
-        tracker.add_to(&mut report, &mut latency, RESOURCE, last);
+        tracker.add_to(&mut report, RESOURCE, last);
         tally.subscriber(hub, &tracker, last.saturating_sub(tracker.seq_of(RESOURCE)));
+    }
+    for (hub, recorder) in recorders.iter().enumerate() {
+        latency.merge(&recorder.borrow());
+        tally.latency(hub, &recorder.borrow());
     }
     report.latency = latency.percentiles();
     report.params = serde_json::to_value(&params)?;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{Tracker, read_to, send_windowed};
+use super::{Tracker, read_to, send_windowed, shared_latency};
 use crate::Client;
 use crate::report::{Latency, Report};
 
@@ -29,10 +29,11 @@ pub async fn run(url: &str, params: ReconnectParams) -> anyhow::Result<Report> {
         .publish(RESOURCE, Some("up"), Default::default())
         .await?;
     let mut trackers = Vec::new();
+    let recorder = shared_latency();
     for _ in 0..params.clients {
         let mut client = Client::connect_hello(url, super::codec()).await?;
         client.subscribe(RESOURCE, None).await?;
-        let mut tracker = Tracker::default();
+        let mut tracker = Tracker::new(&recorder);
         read_to(&mut client, &mut tracker, RESOURCE, first).await;
         // Count only what comes after the return.
         tracker.deliveries = 0;
@@ -70,12 +71,11 @@ pub async fn run(url: &str, params: ReconnectParams) -> anyhow::Result<Report> {
         acks: sent,
         ..Report::default()
     };
-    let mut latency = Latency::default();
     for back in returns {
         let tracker = back.await??;
-        tracker.add_to(&mut report, &mut latency, RESOURCE, target);
+        tracker.add_to(&mut report, RESOURCE, target);
     }
-    report.latency = latency.percentiles();
+    report.latency = recorder.borrow().percentiles();
     report.notes.push(format!(
         "all {} clients live again after {:.3} s",
         params.clients,

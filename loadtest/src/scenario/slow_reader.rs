@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{Tracker, count_event, read_to, stamped};
+use super::{Tracker, count_event, read_to, shared_latency, stamped};
 use crate::Client;
-use crate::report::{Latency, Report, rss_kib};
+use crate::report::{Report, rss_kib};
 
 #[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct SlowReaderParams {
@@ -75,13 +75,13 @@ pub async fn run(url: &str, params: SlowReaderParams) -> anyhow::Result<Report> 
         acks: sent,
         ..Report::default()
     };
-    let mut latency = Latency::default();
+    let recorder = shared_latency();
     for mut client in readers {
-        let mut tracker = Tracker::default();
+        let mut tracker = Tracker::new(&recorder);
         read_to(&mut client, &mut tracker, RESOURCE, target).await;
-        tracker.add_to(&mut report, &mut latency, RESOURCE, target);
+        tracker.add_to(&mut report, RESOURCE, target);
     }
-    report.latency = latency.percentiles();
+    report.latency = recorder.borrow().percentiles();
     if let (Some(before), Some(during)) = (before, during) {
         report.rss_kib = Some(during - before);
         report.notes.push(format!(

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{Tracker, count_event, send_windowed, subscribers};
+use super::{Tracker, count_event, send_windowed, shared_latency, subscribers};
 use crate::Client;
 use crate::report::{Latency, Report};
 
@@ -27,11 +27,12 @@ pub async fn run(url: &str, params: TopicsParams) -> anyhow::Result<Report> {
         format!("bench/topic/{topic}")
     })
     .await?;
+    let recorder = shared_latency();
     let readers: Vec<_> = watchers
         .into_iter()
         .map(|mut client| {
+            let mut tracker = Tracker::new(&recorder);
             actix_rt::spawn(async move {
-                let mut tracker = Tracker::default();
                 while let Ok(raw) = client.raw_within(Duration::from_secs(2)).await {
                     if tracker.observe_raw(client.codec(), &raw).is_err() {
                         break;
@@ -67,17 +68,15 @@ pub async fn run(url: &str, params: TopicsParams) -> anyhow::Result<Report> {
         acks: sent,
         ..Report::default()
     };
-    let mut latency = Latency::default();
     for reader in readers {
         let tracker = reader.await?;
         report.deliveries += tracker.deliveries;
         report.gaps += tracker.gaps;
-        latency.merge(&tracker.latency);
     }
     // The readers stop after 2 s of silence; that tail is not part of the rate.
     let elapsed = started.elapsed().saturating_sub(Duration::from_secs(2));
     report.undelivered = sent.saturating_sub(report.deliveries);
-    report.latency = latency.percentiles();
+    report.latency = recorder.borrow().percentiles();
     report.params = serde_json::to_value(&params)?;
     Ok(report.finish(elapsed))
 }
