@@ -164,20 +164,20 @@ impl Receiver {
 
     /// Each notification's episode `id`, in arrival order.
     fn ids(&self) -> Vec<String> {
-        self.bodies
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|body| body["id"].as_str().unwrap_or("?").to_owned())
-            .collect()
+        self.each("id")
     }
 
+    /// Each notification's `state`, in arrival order.
     fn states(&self) -> Vec<String> {
+        self.each("state")
+    }
+
+    fn each(&self, key: &str) -> Vec<String> {
         self.bodies
             .lock()
             .unwrap()
             .iter()
-            .map(|body| body["state"].as_str().unwrap_or("?").to_owned())
+            .map(|body| body[key].as_str().unwrap_or("?").to_owned())
             .collect()
     }
 
@@ -504,13 +504,9 @@ async fn uptime_is_kept_per_utc_day_and_leaves_out_maintenance() {
 #[actix_web::test]
 async fn a_restarted_hub_neither_fires_twice_nor_forgets_an_open_alert() {
     let receiver = Receiver::start(0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("hub.toml");
-    std::fs::write(&config, alert_config(&receiver, "")).unwrap();
-    let config = config.to_str().unwrap();
-    let data = dir.path().join("data");
-    let hub = HubProcess::start(&data, &["--config", config]);
-    let url = format!("http://{}/api/v1/resources/svc/api", hub.addr);
+    let files = AlertHubFiles::new(&receiver);
+    let hub = files.start();
+    let url = svc_api(&hub);
     post(&url, &json!({"status": "down"})).await;
     assert_eq!(receiver.wait_for(1).await, ["firing"]);
     // The hub counts the notification sent and, in the same turn of the member's
@@ -525,15 +521,14 @@ async fn a_restarted_hub_neither_fires_twice_nor_forgets_an_open_alert() {
     assert!(code.is_success(), "{code}");
     hub.kill9();
 
-    let hub = HubProcess::start(&data, &["--config", config]);
+    let hub = files.start();
     actix_web::rt::time::sleep(ms(1500)).await;
     assert_eq!(
         receiver.states(),
         ["firing"],
         "no second fire after a restart"
     );
-    let url = format!("http://{}/api/v1/resources/svc/api", hub.addr);
-    post(&url, &json!({"status": "up"})).await;
+    post(&svc_api(&hub), &json!({"status": "up"})).await;
     assert_eq!(receiver.wait_for(2).await, ["firing", "resolved"]);
     let ids = receiver.ids();
     assert_eq!(ids[0], ids[1], "one episode: {ids:?}");
@@ -543,28 +538,54 @@ async fn a_restarted_hub_neither_fires_twice_nor_forgets_an_open_alert() {
 async fn a_notification_a_crash_interrupted_is_sent_again_with_its_id() {
     let receiver = Receiver::start(0).await;
     receiver.hold(1);
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("hub.toml");
-    std::fs::write(&config, alert_config(&receiver, "")).unwrap();
-    let config = config.to_str().unwrap();
-    let data = dir.path().join("data");
-    let hub = HubProcess::start(&data, &["--config", config]);
-    let url = format!("http://{}/api/v1/resources/svc/api", hub.addr);
+    let files = AlertHubFiles::new(&receiver);
+    let hub = files.start();
+    let url = svc_api(&hub);
     post(&url, &json!({"status": "down"})).await;
     // Received but never answered: the hub cannot know it arrived.
     assert_eq!(receiver.wait_for(1).await, ["firing"]);
     hub.kill9();
 
-    let hub = HubProcess::start(&data, &["--config", config]);
+    let hub = files.start();
     assert_eq!(receiver.wait_for(2).await, ["firing", "firing"]);
     let ids = receiver.ids();
     assert_eq!(ids[0], ids[1], "the same notification again: {ids:?}");
     actix_web::rt::time::sleep(ms(1000)).await;
     assert_eq!(receiver.states().len(), 2, "answered once, sent no more");
-    let url = format!("http://{}/api/v1/resources/svc/api", hub.addr);
-    post(&url, &json!({"status": "up"})).await;
+    post(&svc_api(&hub), &json!({"status": "up"})).await;
     assert_eq!(receiver.wait_for(3).await, ["firing", "firing", "resolved"]);
     assert_eq!(receiver.ids()[2], ids[0], "one episode");
+}
+
+/// A hub's data dir and alert configuration (aimed at a receiver), kept across
+/// its restarts.
+struct AlertHubFiles {
+    _dir: tempfile::TempDir,
+    config: String,
+    data: std::path::PathBuf,
+}
+
+impl AlertHubFiles {
+    fn new(receiver: &Receiver) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("hub.toml");
+        std::fs::write(&config, alert_config(receiver, "")).unwrap();
+        Self {
+            config: config.to_str().unwrap().to_owned(),
+            data: dir.path().join("data"),
+            _dir: dir,
+        }
+    }
+
+    /// A hub process on these files.
+    fn start(&self) -> HubProcess {
+        HubProcess::start(&self.data, &["--config", &self.config])
+    }
+}
+
+/// The REST address of `svc/api` on `hub`.
+fn svc_api(hub: &HubProcess) -> String {
+    format!("http://{}/api/v1/resources/svc/api", hub.addr)
 }
 
 /// Polls a Prometheus scrape at `url` until one of its lines is `line` (at most 20 s).
