@@ -4,11 +4,12 @@
 //! `CONNECT`) to this service with the connection itself, before the `App` sees it.
 //! So the checks the `App` would make are made here, in the same order: the gate
 //! (`Host`, `Origin`), the route, the drain, the per-address upgrade limit, then the
-//! handshake, the hub's session quota (`limits.sessions_total`) and the subprotocol. A refusal is answered with the usual error body
-//! and the connection is closed; an accepted upgrade gets its 101, and the bare TCP
-//! stream goes to a new `SessionActor` with the bytes the client sent after its
-//! request. The dispatcher's 8 KiB read and write buffers are dropped here rather
-//! than kept for the socket's whole life.
+//! handshake, the hub's session quota (`limits.sessions_total`) and the subprotocol.
+//! A refusal is answered with the usual error body and the connection is closed;
+//! an accepted upgrade gets its 101, and the bare TCP stream goes to a new
+//! `SessionActor` with the bytes the client sent after its request. The
+//! dispatcher's 8 KiB read and write buffers are dropped here rather than kept for
+//! the socket's whole life.
 
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
@@ -102,8 +103,9 @@ fn accept(state: &AppState, request: &Request) -> Result<Accepted, Refusal> {
         .admit_connection()
         .map_err(Refusal::Rejected)?;
     // The first of our subprotocols the client offers; MessagePack when none.
-    let codec = offered(request).unwrap_or(Codec::MsgPack);
-    if let Some(protocol) = offered(request) {
+    let offer = offered(request);
+    let codec = offer.unwrap_or(Codec::MsgPack);
+    if let Some(protocol) = offer {
         response.insert_header((
             SEC_WEBSOCKET_PROTOCOL,
             HeaderValue::from_static(protocol.subprotocol()),
